@@ -1,0 +1,16 @@
+//! Pure parsing: bytes in, Zeek-equivalent records out. No I/O, no threads; every
+//! parser is total (any input gives a record or an error, never a panic).
+
+pub mod analyzer;
+pub mod conn;
+pub mod dpd;
+pub mod record;
+pub mod time;
+pub mod uid;
+pub mod zeek;
+
+pub use analyzer::{Context, Dissector, Verdict};
+pub use conn::{ConnId, ConnRecord, ConnState, Transport};
+pub use record::Record;
+pub use time::{Interval, Timestamp};
+pub use uid::Uid;

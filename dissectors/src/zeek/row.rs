@@ -1,0 +1,247 @@
+//! One log line being written: typed values rendered for TSV or JSON.
+
+use std::net::IpAddr;
+
+use super::escape::{write_json_string, write_tsv_escaped};
+use super::{Field, LogFormat};
+use crate::time::{write_fixed6, Interval, Timestamp};
+
+/// Renders the columns of one record in order. Each call writes the next column of the
+/// schema; `None` is Zeek's unset value (`-` in TSV, an omitted key in JSON).
+pub struct Row<'a> {
+    out: &'a mut Vec<u8>,
+    format: LogFormat,
+    fields: &'static [Field],
+    column: usize,
+    json_keys_written: usize,
+}
+
+impl<'a> Row<'a> {
+    pub(super) fn new(out: &'a mut Vec<u8>, format: LogFormat, fields: &'static [Field]) -> Self {
+        if format == LogFormat::Json {
+            out.push(b'{');
+        }
+        Row {
+            out,
+            format,
+            fields,
+            column: 0,
+            json_keys_written: 0,
+        }
+    }
+
+    pub(super) fn finish(self) {
+        debug_assert_eq!(
+            self.column,
+            self.fields.len(),
+            "record wrote a wrong column count"
+        );
+        if self.format == LogFormat::Json {
+            self.out.push(b'}');
+        }
+        self.out.push(b'\n');
+    }
+
+    /// Starts the next column; returns false (after writing TSV's unset marker) when the
+    /// value is absent.
+    fn begin(&mut self, present: bool) -> bool {
+        let name = self.fields.get(self.column).map_or("?", |f| f.name);
+        self.column += 1;
+        match self.format {
+            LogFormat::Tsv => {
+                if self.column > 1 {
+                    self.out.push(b'\t');
+                }
+                if !present {
+                    self.out.push(b'-');
+                }
+            }
+            LogFormat::Json => {
+                if present {
+                    if self.json_keys_written > 0 {
+                        self.out.push(b',');
+                    }
+                    self.json_keys_written += 1;
+                    write_json_string(self.out, name);
+                    self.out.push(b':');
+                }
+            }
+        }
+        present
+    }
+
+    fn push_decimal<T: itoa::Integer>(&mut self, v: T) {
+        let mut buf = itoa::Buffer::new();
+        self.out.extend_from_slice(buf.format(v).as_bytes());
+    }
+
+    fn push_seconds(&mut self, micros: i64) {
+        match self.format {
+            LogFormat::Tsv => write_fixed6(self.out, micros),
+            LogFormat::Json => push_json_double(self.out, micros as f64 / 1_000_000.0),
+        }
+    }
+
+    pub fn time(&mut self, v: Option<Timestamp>) {
+        if let Some(t) = v.filter(|_| self.begin(v.is_some())) {
+            self.push_seconds(t.0);
+        }
+    }
+
+    pub fn interval(&mut self, v: Option<Interval>) {
+        if let Some(i) = v.filter(|_| self.begin(v.is_some())) {
+            self.push_seconds(i.0);
+        }
+    }
+
+    pub fn count(&mut self, v: Option<u64>) {
+        if let Some(n) = v.filter(|_| self.begin(v.is_some())) {
+            self.push_decimal(n);
+        }
+    }
+
+    pub fn int(&mut self, v: Option<i64>) {
+        if let Some(n) = v.filter(|_| self.begin(v.is_some())) {
+            self.push_decimal(n);
+        }
+    }
+
+    pub fn port(&mut self, v: Option<u16>) {
+        self.count(v.map(u64::from));
+    }
+
+    pub fn double(&mut self, v: Option<f64>) {
+        if let Some(d) = v.filter(|_| self.begin(v.is_some())) {
+            match self.format {
+                LogFormat::Tsv => {
+                    let mut s = format!("{d}");
+                    if s.contains('.') {
+                        while s.ends_with('0') {
+                            s.pop();
+                        }
+                        if s.ends_with('.') {
+                            s.pop();
+                        }
+                    }
+                    self.out.extend_from_slice(s.as_bytes());
+                }
+                LogFormat::Json => push_json_double(self.out, d),
+            }
+        }
+    }
+
+    pub fn bool(&mut self, v: Option<bool>) {
+        if let Some(b) = v.filter(|_| self.begin(v.is_some())) {
+            let text: &[u8] = match (self.format, b) {
+                (LogFormat::Tsv, true) => b"T",
+                (LogFormat::Tsv, false) => b"F",
+                (LogFormat::Json, true) => b"true",
+                (LogFormat::Json, false) => b"false",
+            };
+            self.out.extend_from_slice(text);
+        }
+    }
+
+    pub fn addr(&mut self, v: Option<IpAddr>) {
+        if let Some(a) = v.filter(|_| self.begin(v.is_some())) {
+            let quoted = self.format == LogFormat::Json;
+            if quoted {
+                self.out.push(b'"');
+            }
+            // Display of Ipv6Addr is RFC 5952 compressed, as Zeek prints addresses; an
+            // IPv4-mapped address prints in dotted form there too.
+            use std::io::Write;
+            let _ = write!(self.out, "{a}");
+            if quoted {
+                self.out.push(b'"');
+            }
+        }
+    }
+
+    /// A `string` or `enum` column.
+    pub fn str(&mut self, v: Option<&str>) {
+        if let Some(s) = v.filter(|_| self.begin(v.is_some())) {
+            match self.format {
+                LogFormat::Tsv if s.is_empty() => self.out.extend_from_slice(b"(empty)"),
+                LogFormat::Tsv => write_tsv_escaped(self.out, s, false),
+                LogFormat::Json => write_json_string(self.out, s),
+            }
+        }
+    }
+
+    /// A `set[...]` or `vector[...]` of strings; `None` is unset, an empty iterator is
+    /// Zeek's `(empty)`.
+    pub fn strings<'s, I>(&mut self, v: Option<I>)
+    where
+        I: IntoIterator<Item = &'s str>,
+    {
+        let Some(items) = v else {
+            self.begin(false);
+            return;
+        };
+        self.begin(true);
+        let start = self.out.len();
+        match self.format {
+            LogFormat::Tsv => {
+                for (i, s) in items.into_iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    write_tsv_escaped(self.out, s, true);
+                }
+                if self.out.len() == start {
+                    self.out.extend_from_slice(b"(empty)");
+                }
+            }
+            LogFormat::Json => {
+                self.out.push(b'[');
+                for (i, s) in items.into_iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    write_json_string(self.out, s);
+                }
+                self.out.push(b']');
+            }
+        }
+    }
+
+    /// A `vector[interval]`; `None` is unset.
+    pub fn intervals(&mut self, v: Option<&[Interval]>) {
+        let Some(items) = v else {
+            self.begin(false);
+            return;
+        };
+        self.begin(true);
+        let json = self.format == LogFormat::Json;
+        if json {
+            self.out.push(b'[');
+        } else if items.is_empty() {
+            self.out.extend_from_slice(b"(empty)");
+        }
+        for (i, iv) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.push_seconds(iv.0);
+        }
+        if json {
+            self.out.push(b']');
+        }
+    }
+}
+
+/// JSON numbers as Zeek's rapidjson writes doubles: shortest round-trip form, and always
+/// with a fractional part (`100.0`, not `100`).
+fn push_json_double(out: &mut Vec<u8>, d: f64) {
+    if !d.is_finite() {
+        out.extend_from_slice(b"null");
+        return;
+    }
+    use std::io::Write;
+    let start = out.len();
+    let _ = write!(out, "{d}");
+    if !out[start..].contains(&b'.') {
+        out.extend_from_slice(b".0");
+    }
+}
