@@ -9,7 +9,7 @@ use crate::conn::ConnId;
 pub type Candidate = fn(&ConnId) -> Option<Box<dyn Dissector>>;
 
 /// Every protocol the project dissects.
-pub const CANDIDATES: &[Candidate] = &[];
+pub const CANDIDATES: &[Candidate] = &[crate::dns::candidate];
 
 /// Dissectors to attach to a new connection.
 pub fn dissectors_for(id: &ConnId) -> Vec<Box<dyn Dissector>> {

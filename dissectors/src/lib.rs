@@ -3,6 +3,7 @@
 
 pub mod analyzer;
 pub mod conn;
+pub mod dns;
 pub mod dpd;
 pub mod record;
 pub mod time;

@@ -4,18 +4,21 @@
 use std::io;
 
 use crate::conn::ConnRecord;
+use crate::dns::DnsRecord;
 use crate::time::Timestamp;
 use crate::zeek::LogSet;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     Conn(ConnRecord),
+    Dns(DnsRecord),
 }
 
 impl Record {
     pub fn ts(&self) -> Timestamp {
         match self {
             Record::Conn(r) => r.ts,
+            Record::Dns(r) => r.ts,
         }
     }
 
@@ -23,6 +26,7 @@ impl Record {
     pub fn write_to(&self, logs: &mut LogSet) -> io::Result<()> {
         match self {
             Record::Conn(r) => logs.write(r),
+            Record::Dns(r) => logs.write(r),
         }
     }
 }
@@ -30,5 +34,11 @@ impl Record {
 impl From<ConnRecord> for Record {
     fn from(r: ConnRecord) -> Self {
         Record::Conn(r)
+    }
+}
+
+impl From<DnsRecord> for Record {
+    fn from(r: DnsRecord) -> Self {
+        Record::Dns(r)
     }
 }

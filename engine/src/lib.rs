@@ -1,1 +1,6 @@
-pub fn x() {}
+//! Capture, decode, connection tracking, reassembly and the per-core pipeline.
+
+pub mod capture;
+pub mod decode;
+pub mod flow;
+pub mod pipeline;

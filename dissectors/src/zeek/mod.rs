@@ -31,6 +31,7 @@ pub enum FieldType {
     SetEnum,
     VectorString,
     VectorInterval,
+    VectorAddr,
 }
 
 impl FieldType {
@@ -50,6 +51,7 @@ impl FieldType {
             FieldType::SetEnum => "set[enum]",
             FieldType::VectorString => "vector[string]",
             FieldType::VectorInterval => "vector[interval]",
+            FieldType::VectorAddr => "vector[addr]",
         }
     }
 }

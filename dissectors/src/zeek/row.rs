@@ -70,6 +70,15 @@ impl<'a> Row<'a> {
         present
     }
 
+    /// Starts the next column and yields the value when there is one.
+    fn present<T>(&mut self, v: Option<T>) -> Option<T> {
+        if self.begin(v.is_some()) {
+            v
+        } else {
+            None
+        }
+    }
+
     fn push_decimal<T: itoa::Integer>(&mut self, v: T) {
         let mut buf = itoa::Buffer::new();
         self.out.extend_from_slice(buf.format(v).as_bytes());
@@ -83,25 +92,25 @@ impl<'a> Row<'a> {
     }
 
     pub fn time(&mut self, v: Option<Timestamp>) {
-        if let Some(t) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(t) = self.present(v) {
             self.push_seconds(t.0);
         }
     }
 
     pub fn interval(&mut self, v: Option<Interval>) {
-        if let Some(i) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(i) = self.present(v) {
             self.push_seconds(i.0);
         }
     }
 
     pub fn count(&mut self, v: Option<u64>) {
-        if let Some(n) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(n) = self.present(v) {
             self.push_decimal(n);
         }
     }
 
     pub fn int(&mut self, v: Option<i64>) {
-        if let Some(n) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(n) = self.present(v) {
             self.push_decimal(n);
         }
     }
@@ -111,7 +120,7 @@ impl<'a> Row<'a> {
     }
 
     pub fn double(&mut self, v: Option<f64>) {
-        if let Some(d) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(d) = self.present(v) {
             match self.format {
                 LogFormat::Tsv => {
                     let mut s = format!("{d}");
@@ -131,7 +140,7 @@ impl<'a> Row<'a> {
     }
 
     pub fn bool(&mut self, v: Option<bool>) {
-        if let Some(b) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(b) = self.present(v) {
             let text: &[u8] = match (self.format, b) {
                 (LogFormat::Tsv, true) => b"T",
                 (LogFormat::Tsv, false) => b"F",
@@ -143,7 +152,7 @@ impl<'a> Row<'a> {
     }
 
     pub fn addr(&mut self, v: Option<IpAddr>) {
-        if let Some(a) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(a) = self.present(v) {
             let quoted = self.format == LogFormat::Json;
             if quoted {
                 self.out.push(b'"');
@@ -160,7 +169,7 @@ impl<'a> Row<'a> {
 
     /// A `string` or `enum` column.
     pub fn str(&mut self, v: Option<&str>) {
-        if let Some(s) = v.filter(|_| self.begin(v.is_some())) {
+        if let Some(s) = self.present(v) {
             match self.format {
                 LogFormat::Tsv if s.is_empty() => self.out.extend_from_slice(b"(empty)"),
                 LogFormat::Tsv => write_tsv_escaped(self.out, s, false),

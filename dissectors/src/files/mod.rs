@@ -1,0 +1,428 @@
+//! files.log: one record per file seen in network traffic, with Zeek's `Files::Info`
+//! columns as the default (base) scripts log them, including the `md5`/`sha1`/`sha256`
+//! columns of `base/files/hash` and the `extracted*` columns of `base/files/extract`.
+//!
+//! [`FileTracker`] follows one file's bytes as a protocol dissector delivers them: it
+//! counts seen/missing bytes, sniffs the MIME type from the first bytes ([`magic`]) and
+//! hashes the content the way Zeek's hash file analyzers do (a capture gap invalidates
+//! the hashes). Any protocol that carries files (HTTP today; FTP, SMTP later) can use it.
+
+pub mod magic;
+pub mod site;
+
+use md5::{Digest, Md5};
+use sha1::Sha1;
+use sha2::Sha256;
+
+use crate::conn::ConnId;
+use crate::time::{Interval, Timestamp};
+use crate::uid::Uid;
+use crate::zeek::{field, Field, FieldType as T, Row, ZeekRecord};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileRecord {
+    /// When the file's first byte was seen.
+    pub ts: Timestamp,
+    pub fuid: Uid,
+    pub uid: Option<Uid>,
+    pub id: Option<ConnId>,
+    /// Protocol that carried the file (`HTTP`, `FTP_DATA`, `SMTP` ...).
+    pub source: Option<&'static str>,
+    pub depth: u64,
+    /// File analyzers that ran (`MD5`, `SHA1` ...).
+    pub analyzers: Vec<&'static str>,
+    pub mime_type: Option<&'static str>,
+    pub filename: Option<String>,
+    pub duration: Interval,
+    pub local_orig: Option<bool>,
+    pub is_orig: Option<bool>,
+    pub seen_bytes: u64,
+    pub total_bytes: Option<u64>,
+    pub missing_bytes: u64,
+    pub overflow_bytes: u64,
+    pub timedout: bool,
+    pub parent_fuid: Option<Uid>,
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub sha256: Option<String>,
+    pub extracted: Option<String>,
+    pub extracted_cutoff: Option<bool>,
+    pub extracted_size: Option<u64>,
+}
+
+impl ZeekRecord for FileRecord {
+    const PATH: &'static str = "files";
+    const FIELDS: &'static [Field] = &[
+        field("ts", T::Time),
+        field("fuid", T::String),
+        field("uid", T::String),
+        field("id.orig_h", T::Addr),
+        field("id.orig_p", T::Port),
+        field("id.resp_h", T::Addr),
+        field("id.resp_p", T::Port),
+        field("source", T::String),
+        field("depth", T::Count),
+        field("analyzers", T::SetString),
+        field("mime_type", T::String),
+        field("filename", T::String),
+        field("duration", T::Interval),
+        field("local_orig", T::Bool),
+        field("is_orig", T::Bool),
+        field("seen_bytes", T::Count),
+        field("total_bytes", T::Count),
+        field("missing_bytes", T::Count),
+        field("overflow_bytes", T::Count),
+        field("timedout", T::Bool),
+        field("parent_fuid", T::String),
+        field("md5", T::String),
+        field("sha1", T::String),
+        field("sha256", T::String),
+        field("extracted", T::String),
+        field("extracted_cutoff", T::Bool),
+        field("extracted_size", T::Count),
+    ];
+
+    fn ts(&self) -> Timestamp {
+        self.ts
+    }
+
+    fn write_row(&self, row: &mut Row<'_>) {
+        row.time(Some(self.ts));
+        row.str(Some(&self.fuid.to_string()));
+        row.str(self.uid.map(|u| u.to_string()).as_deref());
+        match &self.id {
+            Some(id) => id.write_columns(row),
+            None => {
+                row.addr(None);
+                row.port(None);
+                row.addr(None);
+                row.port(None);
+            }
+        }
+        row.str(self.source);
+        row.count(Some(self.depth));
+        row.strings(Some(self.analyzers.iter().copied()));
+        row.str(self.mime_type);
+        row.str(self.filename.as_deref());
+        row.interval(Some(self.duration));
+        row.bool(self.local_orig);
+        row.bool(self.is_orig);
+        row.count(Some(self.seen_bytes));
+        row.count(self.total_bytes);
+        row.count(Some(self.missing_bytes));
+        row.count(Some(self.overflow_bytes));
+        row.bool(Some(self.timedout));
+        row.str(self.parent_fuid.map(|u| u.to_string()).as_deref());
+        row.str(self.md5.as_deref());
+        row.str(self.sha1.as_deref());
+        row.str(self.sha256.as_deref());
+        row.str(self.extracted.as_deref());
+        row.bool(self.extracted_cutoff);
+        row.count(self.extracted_size);
+    }
+}
+
+/// Which digests to compute for every file. Zeek's base scripts define the columns but
+/// hash nothing by themselves; `policy/frameworks/files/hash-all-files.zeek` (loaded by
+/// the stock `local.zeek`) adds the MD5 and SHA1 analyzers, newer releases SHA256 too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashes {
+    pub md5: bool,
+    pub sha1: bool,
+    pub sha256: bool,
+}
+
+impl Hashes {
+    pub const NONE: Hashes = Hashes {
+        md5: false,
+        sha1: false,
+        sha256: false,
+    };
+    /// `hash-all-files.zeek`: MD5 and SHA1.
+    pub const MD5_SHA1: Hashes = Hashes {
+        md5: true,
+        sha1: true,
+        sha256: false,
+    };
+}
+
+impl Default for Hashes {
+    fn default() -> Self {
+        Hashes::MD5_SHA1
+    }
+}
+
+/// Outcome of feeding bytes to a [`FileTracker`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sniff {
+    /// The beginning-of-file buffer is still filling: no MIME verdict yet.
+    Pending,
+    /// The verdict was reached by this call (Zeek's `file_sniff` event); `None` when no
+    /// signature matched.
+    Now(Option<&'static str>),
+    /// The verdict was reached earlier.
+    Done,
+}
+
+/// One file in flight: counts, beginning-of-file buffer, running digests.
+pub struct FileTracker {
+    fuid: Uid,
+    source: &'static str,
+    is_orig: bool,
+    depth: u64,
+    first_ts: Timestamp,
+    last_active: Timestamp,
+    bof: Vec<u8>,
+    sniffed: bool,
+    mime_type: Option<&'static str>,
+    filename: Option<String>,
+    seen_bytes: u64,
+    total_bytes: Option<u64>,
+    missing_bytes: u64,
+    md5: Option<Md5>,
+    sha1: Option<Sha1>,
+    sha256: Option<Sha256>,
+    analyzers: Vec<&'static str>,
+}
+
+impl FileTracker {
+    /// A file whose first data arrives at `ts` (Zeek's `file_new`).
+    pub fn new(fuid: Uid, source: &'static str, is_orig: bool, ts: Timestamp, hashes: Hashes) -> Self {
+        let mut analyzers = Vec::new();
+        if hashes.md5 {
+            analyzers.push("MD5");
+        }
+        if hashes.sha1 {
+            analyzers.push("SHA1");
+        }
+        if hashes.sha256 {
+            analyzers.push("SHA256");
+        }
+        FileTracker {
+            fuid,
+            source,
+            is_orig,
+            depth: 0,
+            first_ts: ts,
+            last_active: ts,
+            bof: Vec::new(),
+            sniffed: false,
+            mime_type: None,
+            filename: None,
+            seen_bytes: 0,
+            total_bytes: None,
+            missing_bytes: 0,
+            md5: hashes.md5.then(Md5::new),
+            sha1: hashes.sha1.then(Sha1::new),
+            sha256: hashes.sha256.then(Sha256::new),
+            analyzers,
+        }
+    }
+
+    pub fn fuid(&self) -> Uid {
+        self.fuid
+    }
+
+    pub fn mime_type(&self) -> Option<&'static str> {
+        self.mime_type
+    }
+
+    pub fn set_total_bytes(&mut self, n: u64) {
+        self.total_bytes = Some(n);
+    }
+
+    pub fn set_filename(&mut self, name: String) {
+        self.filename = Some(name);
+    }
+
+    pub fn set_depth(&mut self, depth: u64) {
+        self.depth = depth;
+    }
+
+    fn sniff_now(&mut self) -> Sniff {
+        self.sniffed = true;
+        self.mime_type = magic::sniff(&self.bof);
+        self.bof = Vec::new();
+        Sniff::Now(self.mime_type)
+    }
+
+    /// The next bytes of the file, in order.
+    pub fn data(&mut self, ts: Timestamp, data: &[u8]) -> Sniff {
+        self.last_active = ts;
+        self.seen_bytes = self.seen_bytes.saturating_add(data.len() as u64);
+        if let Some(h) = self.md5.as_mut() {
+            h.update(data);
+        }
+        if let Some(h) = self.sha1.as_mut() {
+            h.update(data);
+        }
+        if let Some(h) = self.sha256.as_mut() {
+            h.update(data);
+        }
+        if self.sniffed {
+            return Sniff::Done;
+        }
+        let room = magic::BOF_BUFFER_SIZE.saturating_sub(self.bof.len());
+        self.bof.extend_from_slice(&data[..data.len().min(room)]);
+        if self.bof.len() >= magic::BOF_BUFFER_SIZE {
+            self.sniff_now()
+        } else {
+            Sniff::Pending
+        }
+    }
+
+    /// `len` bytes of the file were lost: they count as missing, the digests are dropped
+    /// (Zeek's hash analyzers give up at a gap) and the MIME type is decided on what came
+    /// before.
+    pub fn gap(&mut self, ts: Timestamp, len: u64) -> Sniff {
+        self.last_active = ts;
+        self.missing_bytes = self.missing_bytes.saturating_add(len);
+        self.md5 = None;
+        self.sha1 = None;
+        self.sha256 = None;
+        if self.sniffed {
+            Sniff::Done
+        } else {
+            self.sniff_now()
+        }
+    }
+
+    /// The file is complete; sniffs now if the buffer never filled.
+    pub fn end(&mut self, ts: Timestamp) -> Sniff {
+        self.last_active = self.last_active.max(ts);
+        if self.sniffed {
+            Sniff::Done
+        } else {
+            self.sniff_now()
+        }
+    }
+
+    /// The files.log record; `conn` is the connection that carried the file.
+    pub fn into_record(self, conn: Option<(Uid, ConnId)>) -> FileRecord {
+        let local_orig = conn.map(|(_, id)| {
+            site::is_local_addr(if self.is_orig { id.orig_h } else { id.resp_h })
+        });
+        FileRecord {
+            ts: self.first_ts,
+            fuid: self.fuid,
+            uid: conn.map(|(u, _)| u),
+            id: conn.map(|(_, id)| id),
+            source: Some(self.source),
+            depth: self.depth,
+            analyzers: self.analyzers,
+            mime_type: self.mime_type,
+            filename: self.filename,
+            duration: self.last_active.saturating_sub(self.first_ts),
+            local_orig,
+            is_orig: Some(self.is_orig),
+            seen_bytes: self.seen_bytes,
+            total_bytes: self.total_bytes,
+            missing_bytes: self.missing_bytes,
+            overflow_bytes: 0,
+            timedout: false,
+            parent_fuid: None,
+            md5: self.md5.map(|h| hex(&h.finalize())),
+            sha1: self.sha1.map(|h| hex(&h.finalize())),
+            sha256: self.sha256.map(|h| hex(&h.finalize())),
+            extracted: None,
+            extracted_cutoff: None,
+            extracted_size: None,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 0xf) as usize] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::Transport;
+    use crate::zeek::{LogFormat, LogWriter};
+
+    fn conn() -> (Uid, ConnId) {
+        (
+            Uid::connection(7),
+            ConnId {
+                orig_h: "192.168.1.2".parse().unwrap(),
+                orig_p: 1234,
+                resp_h: "1.2.3.4".parse().unwrap(),
+                resp_p: 80,
+                proto: Transport::Tcp,
+            },
+        )
+    }
+
+    #[test]
+    fn hashes_counts_and_mime() {
+        let mut f = FileTracker::new(Uid::file(1), "HTTP", false, Timestamp(1_000_000), Hashes::default());
+        assert_eq!(f.data(Timestamp(1_000_000), b"Encoded "), Sniff::Pending);
+        assert_eq!(f.data(Timestamp(1_500_000), b"with gzip!\n"), Sniff::Pending);
+        assert_eq!(f.end(Timestamp(1_500_000)), Sniff::Now(Some("text/plain")));
+        let r = f.into_record(Some(conn()));
+        assert_eq!(r.seen_bytes, 19);
+        assert_eq!(r.duration, Interval(500_000));
+        assert_eq!(r.local_orig, Some(false));
+        assert_eq!(r.mime_type, Some("text/plain"));
+        // md5/sha1 of "Encoded with gzip!\n"
+        assert_eq!(r.md5.as_deref(), Some(&*hex(&Md5::digest(b"Encoded with gzip!\n"))));
+        assert_eq!(r.sha1.as_deref(), Some(&*hex(&Sha1::digest(b"Encoded with gzip!\n"))));
+        assert_eq!(r.sha256, None);
+        assert_eq!(r.analyzers, vec!["MD5", "SHA1"]);
+    }
+
+    #[test]
+    fn md5_of_known_string() {
+        assert_eq!(hex(&Md5::digest(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(hex(&Sha1::digest(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    }
+
+    #[test]
+    fn gap_drops_hashes_and_sniffs() {
+        let mut f = FileTracker::new(Uid::file(2), "HTTP", true, Timestamp(0), Hashes::default());
+        f.data(Timestamp(0), b"GIF89a....");
+        assert_eq!(f.gap(Timestamp(1), 100), Sniff::Now(Some("image/gif")));
+        assert_eq!(f.data(Timestamp(2), b"more"), Sniff::Done);
+        f.end(Timestamp(3));
+        let r = f.into_record(Some(conn()));
+        assert_eq!((r.seen_bytes, r.missing_bytes), (14, 100));
+        assert_eq!((r.md5, r.sha1), (None, None));
+        assert_eq!(r.local_orig, Some(true));
+    }
+
+    #[test]
+    fn large_file_sniffs_when_buffer_fills() {
+        let mut f = FileTracker::new(Uid::file(3), "HTTP", false, Timestamp(0), Hashes::NONE);
+        let chunk = [b'a'; 1000];
+        for _ in 0..4 {
+            assert_eq!(f.data(Timestamp(0), &chunk), Sniff::Pending);
+        }
+        assert_eq!(f.data(Timestamp(0), &chunk), Sniff::Now(Some("text/plain")));
+        assert_eq!(f.end(Timestamp(0)), Sniff::Done);
+        assert!(f.into_record(None).analyzers.is_empty());
+    }
+
+    #[test]
+    fn renders_like_zeek() {
+        let mut f = FileTracker::new(Uid::file(4), "HTTP", false, Timestamp(1_000_000), Hashes::default());
+        f.data(Timestamp(1_000_000), b"x");
+        f.end(Timestamp(1_000_000));
+        let rec = f.into_record(Some(conn()));
+        let t0 = std::time::SystemTime::UNIX_EPOCH;
+        let mut w = LogWriter::new::<FileRecord>(Vec::new(), LogFormat::Tsv, t0).unwrap();
+        w.write(&rec).unwrap();
+        let out = w.close(t0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
+        let cols: Vec<&str> = line.split('\t').collect();
+        assert_eq!(cols.len(), FileRecord::FIELDS.len());
+        assert_eq!(&cols[7..], &["HTTP", "0", "MD5,SHA1", "-", "-", "0.000000", "F", "F", "1", "-", "0", "0", "F", "-", "9dd4e461268c8034f5c8564e155c67a6", "11f6ad8ec52a2984abaafd7c3b516503785c2072", "-", "-", "-", "-"]);
+    }
+}

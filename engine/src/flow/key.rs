@@ -1,0 +1,69 @@
+//! Connection keys: the same key for both directions of a flow, and a symmetric hash
+//! that sends both directions to the same worker.
+
+use std::net::IpAddr;
+
+use crate::decode::{icmp_counterpart, Decoded, L4};
+
+/// Endpoints in canonical order (lower address/port first), so a packet and its reply
+/// find the same entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowKey {
+    pub lo_addr: IpAddr,
+    pub hi_addr: IpAddr,
+    pub lo_port: u16,
+    pub hi_port: u16,
+    pub ip_proto: u8,
+}
+
+impl FlowKey {
+    pub fn of(d: &Decoded) -> FlowKey {
+        // One-way ICMP messages (errors, unpaired types) are keyed by direction, as Zeek
+        // keys them, so they never merge with traffic the other way.
+        let one_way = matches!(d.l4, L4::Icmp { v6, icmp_type, .. } if icmp_counterpart(v6, icmp_type).is_none());
+        let forward = (d.src, d.src_port) <= (d.dst, d.dst_port);
+        if forward || one_way {
+            FlowKey {
+                lo_addr: d.src,
+                hi_addr: d.dst,
+                lo_port: d.src_port,
+                hi_port: d.dst_port,
+                ip_proto: d.ip_proto,
+            }
+        } else {
+            FlowKey {
+                lo_addr: d.dst,
+                hi_addr: d.src,
+                lo_port: d.dst_port,
+                hi_port: d.src_port,
+                ip_proto: d.ip_proto,
+            }
+        }
+    }
+
+    /// A hash that is the same for both directions and for every run (worker choice must
+    /// not depend on a random seed, so the output is reproducible).
+    pub fn shard_hash(&self) -> u64 {
+        let mut h: u64 = 0x243f_6a88_85a3_08d3 ^ u64::from(self.ip_proto);
+        for part in [addr_bits(self.lo_addr), addr_bits(self.hi_addr)] {
+            h = mix(h ^ part);
+        }
+        mix(h ^ (u64::from(self.lo_port) << 16 | u64::from(self.hi_port)))
+    }
+}
+
+fn addr_bits(a: IpAddr) -> u64 {
+    match a {
+        IpAddr::V4(v4) => u64::from(u32::from(v4)),
+        IpAddr::V6(v6) => {
+            let b = u128::from(v6);
+            (b as u64) ^ ((b >> 64) as u64).rotate_left(17)
+        }
+    }
+}
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}

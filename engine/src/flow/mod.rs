@@ -1,0 +1,15 @@
+//! Connection tracking: one entry per flow, Zeek's connection semantics, timers.
+
+mod history;
+mod key;
+mod local;
+mod reassembly;
+mod table;
+mod tcp;
+
+pub use history::History;
+pub use key::FlowKey;
+pub use local::LocalNets;
+pub use reassembly::{Chunk, Reassembler};
+pub use table::{ConnTable, TableStats, TrackerConfig};
+pub use tcp::{EndpointState, TcpState};

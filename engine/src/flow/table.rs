@@ -1,0 +1,624 @@
+//! The flow table of one worker: connections keyed by flow, their timers, and the
+//! records they produce when they end.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::net::IpAddr;
+
+use dissectors::{
+    dpd, ConnId, ConnRecord, ConnState, Context, Dissector, Interval, Record, Timestamp, Transport, Uid, Verdict,
+};
+use hashbrown::HashMap;
+
+use super::history::{mask, History};
+use super::key::FlowKey;
+use super::local::LocalNets;
+use super::tcp::{Close, EndpointState, Segment, StreamSink, TcpState};
+use crate::decode::{Decoded, L4};
+
+/// Zeek's timing constants, configurable.
+#[derive(Clone, Debug)]
+pub struct TrackerConfig {
+    pub tcp_inactivity: Interval,
+    pub udp_inactivity: Interval,
+    pub icmp_inactivity: Interval,
+    pub unknown_inactivity: Interval,
+    pub tcp_attempt_delay: Interval,
+    pub tcp_close_delay: Interval,
+    pub local_nets: LocalNets,
+    /// Attach protocol dissectors (off: conn.log only).
+    pub dissect: bool,
+    /// Out-of-order bytes kept per TCP direction for the dissectors.
+    pub max_reassembly_per_direction: usize,
+    /// Connections tracked at once; the oldest is evicted (and logged) beyond this.
+    pub max_connections: usize,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig {
+            tcp_inactivity: Interval::from_secs(300),
+            udp_inactivity: Interval::from_secs(60),
+            icmp_inactivity: Interval::from_secs(60),
+            unknown_inactivity: Interval::from_secs(60),
+            tcp_attempt_delay: Interval::from_secs(5),
+            tcp_close_delay: Interval::from_secs(5),
+            local_nets: LocalNets::private_address_space(),
+            dissect: true,
+            max_reassembly_per_direction: 1 << 20,
+            max_connections: 1 << 22,
+        }
+    }
+}
+
+/// Ports Zeek considers likely to be servers: a first packet *from* one of them (without
+/// a clean SYN) makes Zeek swap the roles.
+const LIKELY_SERVER_PORTS: &[u16] = &[
+    21, 22, 23, 25, 53, 67, 69, 80, 81, 88, 110, 111, 123, 135, 137, 138, 139, 143, 161, 162, 389, 443, 445, 465,
+    502, 514, 563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1812, 1813, 2049, 2123, 2152, 2811,
+    3128, 3138, 3268, 3306, 3389, 3544, 4789, 5060, 5222, 5223, 5269, 5353, 5355, 5432, 6379, 6666, 6667, 6668,
+    6669, 8000, 8080, 8888, 20000,
+];
+
+fn is_group_address(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_broadcast() || v4.is_multicast(),
+        IpAddr::V6(v6) => v6.is_multicast(),
+    }
+}
+
+fn likely_server_port(port: u16) -> bool {
+    LIKELY_SERVER_PORTS.binary_search(&port).is_ok()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum TimerKind {
+    Attempt,
+    Inactivity,
+    Delete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Timestamp,
+    serial: u64,
+    epoch: u32,
+    slot: u32,
+    kind: TimerKind,
+}
+
+struct Dissectors {
+    attached: bool,
+    active: Vec<Box<dyn Dissector>>,
+    services: Vec<&'static str>,
+}
+
+impl Dissectors {
+    fn deliver(&mut self, uid: Uid, id: &ConnId, ts: Timestamp, is_orig: bool, data: &[u8], out: &mut Vec<Record>) {
+        let mut i = 0;
+        while i < self.active.len() {
+            let mut cx = Context::new(uid, id, ts, out);
+            self.active[i].deliver(&mut cx, is_orig, data);
+            if self.settle(i, cx.verdict()) {
+                i += 1;
+            }
+        }
+    }
+
+    fn gap(&mut self, uid: Uid, id: &ConnId, ts: Timestamp, is_orig: bool, len: u64, out: &mut Vec<Record>) {
+        let mut i = 0;
+        while i < self.active.len() {
+            let mut cx = Context::new(uid, id, ts, out);
+            self.active[i].gap(&mut cx, is_orig, len);
+            if self.settle(i, cx.verdict()) {
+                i += 1;
+            }
+        }
+    }
+
+    /// Applies a dissector's verdict; returns false when it was removed.
+    fn settle(&mut self, i: usize, verdict: Verdict) -> bool {
+        match verdict {
+            Verdict::Confirmed => {
+                let name = self.active[i].service();
+                if !self.services.contains(&name) {
+                    self.services.push(name);
+                }
+                true
+            }
+            Verdict::Violation => {
+                self.active.swap_remove(i);
+                false
+            }
+            Verdict::Undecided => true,
+        }
+    }
+}
+
+/// Feeds reassembled TCP bytes to the connection's dissectors.
+struct StreamDispatch<'a> {
+    dissectors: &'a mut Dissectors,
+    uid: Uid,
+    id: &'a ConnId,
+    ts: Timestamp,
+    out: &'a mut Vec<Record>,
+}
+
+impl StreamSink for StreamDispatch<'_> {
+    fn data(&mut self, is_orig: bool, data: &[u8]) {
+        if !self.dissectors.active.is_empty() {
+            self.dissectors.deliver(self.uid, self.id, self.ts, is_orig, data, self.out);
+        }
+    }
+
+    fn gap(&mut self, is_orig: bool, len: u64) {
+        if !self.dissectors.active.is_empty() {
+            self.dissectors.gap(self.uid, self.id, self.ts, is_orig, len, self.out);
+        }
+    }
+}
+
+struct Conn {
+    key: FlowKey,
+    serial: u64,
+    epoch: u32,
+    uid: Uid,
+    id: ConnId,
+    ip_proto: u8,
+    start: Timestamp,
+    last: Timestamp,
+    history: History,
+    pkts: [u64; 2],
+    ip_bytes: [u64; 2],
+    /// Payload bytes (UDP, ICMP and other protocols; TCP sizes come from sequence numbers).
+    payload: [u64; 2],
+    tcp: Option<Box<TcpState>>,
+    dissectors: Dissectors,
+    inactivity: Option<Interval>,
+}
+
+#[derive(Default, Debug, Clone, Copy)]
+pub struct TableStats {
+    pub packets: u64,
+    pub connections: u64,
+    pub evicted: u64,
+    pub active: u64,
+}
+
+pub struct ConnTable {
+    config: TrackerConfig,
+    index: HashMap<FlowKey, u32>,
+    slots: Vec<Option<Conn>>,
+    free: Vec<u32>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    next_serial: u64,
+    stats: TableStats,
+}
+
+impl ConnTable {
+    pub fn new(config: TrackerConfig) -> Self {
+        ConnTable {
+            config,
+            index: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            timers: BinaryHeap::new(),
+            next_serial: 0,
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> TableStats {
+        TableStats {
+            active: self.index.len() as u64,
+            ..self.stats
+        }
+    }
+
+    /// Runs the timers due at `now` (network time), as Zeek does before each packet.
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Record>) {
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.at > now {
+                break;
+            }
+            self.timers.pop();
+            self.fire(t, out);
+        }
+    }
+
+    fn fire(&mut self, t: Timer, out: &mut Vec<Record>) {
+        let Some(Some(conn)) = self.slots.get(t.slot as usize) else {
+            return;
+        };
+        if conn.serial != t.serial || conn.epoch != t.epoch {
+            return;
+        }
+        match t.kind {
+            TimerKind::Attempt => {
+                let Some(tcp) = conn.tcp.as_ref() else { return };
+                if matches!(tcp.orig().state, EndpointState::SynSent | EndpointState::SynAckSent)
+                    && tcp.resp().state == EndpointState::Inactive
+                {
+                    self.remove(t.slot, out);
+                }
+            }
+            TimerKind::Inactivity => {
+                let Some(timeout) = conn.inactivity else { return };
+                let due = conn.last.saturating_add(timeout);
+                if due <= t.at {
+                    self.remove(t.slot, out);
+                } else {
+                    let (serial, epoch) = (conn.serial, conn.epoch);
+                    self.push_timer(due, serial, epoch, t.slot, TimerKind::Inactivity);
+                }
+            }
+            TimerKind::Delete => self.remove(t.slot, out),
+        }
+    }
+
+    fn push_timer(&mut self, at: Timestamp, serial: u64, epoch: u32, slot: u32, kind: TimerKind) {
+        self.timers.push(Reverse(Timer {
+            at,
+            serial,
+            epoch,
+            slot,
+            kind,
+        }));
+    }
+
+    /// Processes one decoded packet; `bytes` are the bytes `d` was decoded from.
+    pub fn process(&mut self, ts: Timestamp, d: &Decoded, bytes: &[u8], out: &mut Vec<Record>) {
+        self.stats.packets += 1;
+        self.advance(ts, out);
+        let key = FlowKey::of(d);
+        let slot = match self.index.get(&key).copied() {
+            Some(slot) if self.is_tcp_reuse(slot, d) => {
+                self.remove(slot, out);
+                self.create(key, ts, d)
+            }
+            Some(slot) => slot,
+            None => self.create(key, ts, d),
+        };
+        self.update(slot, ts, d, bytes, out);
+    }
+
+    fn is_tcp_reuse(&self, slot: u32, d: &Decoded) -> bool {
+        let (Some(Some(conn)), L4::Tcp { flags, seq, .. }) = (self.slots.get(slot as usize), d.l4) else {
+            return false;
+        };
+        let Some(tcp) = conn.tcp.as_ref() else {
+            return false;
+        };
+        let closed = tcp.orig().did_close || tcp.resp().did_close;
+        tcp.is_reuse(flags, seq, closed)
+    }
+
+    fn create(&mut self, key: FlowKey, ts: Timestamp, d: &Decoded) -> u32 {
+        if self.index.len() >= self.config.max_connections {
+            self.evict_oldest();
+        }
+        let flip = match d.l4 {
+            L4::Tcp { flags, .. } => {
+                let partial = !flags.syn() || flags.ack();
+                partial
+                    && likely_server_port(d.src_port)
+                    && (!likely_server_port(d.dst_port) || (!flags.syn() && d.src_port < d.dst_port))
+            }
+            // A reply to broadcast or multicast keeps its direction: there is no server
+            // on the other side to turn into the originator.
+            L4::Udp => {
+                likely_server_port(d.src_port) && !likely_server_port(d.dst_port) && !is_group_address(d.dst)
+            }
+            _ => false,
+        };
+        let (orig_h, orig_p, resp_h, resp_p) = if flip {
+            (d.dst, d.dst_port, d.src, d.src_port)
+        } else {
+            (d.src, d.src_port, d.dst, d.dst_port)
+        };
+        let proto = match d.l4 {
+            L4::Tcp { .. } => Transport::Tcp,
+            L4::Udp => Transport::Udp,
+            L4::Icmp { .. } => Transport::Icmp,
+            L4::Other => Transport::Unknown,
+        };
+        let id = ConnId {
+            orig_h,
+            orig_p,
+            resp_h,
+            resp_p,
+            proto,
+        };
+        let mut history = History::default();
+        if flip {
+            history.push(b'^');
+        }
+        let serial = self.next_serial;
+        self.next_serial += 1;
+        let uid = Uid::connection(dissectors::uid::mix96(&[
+            key.shard_hash(),
+            ts.0 as u64,
+            u64::from(key.lo_port) << 16 | u64::from(key.hi_port),
+        ]));
+        let inactivity = match proto {
+            // TCP times out on inactivity only once the handshake is over.
+            Transport::Tcp => None,
+            Transport::Udp => Some(self.config.udp_inactivity),
+            Transport::Icmp => Some(self.config.icmp_inactivity),
+            Transport::Unknown => Some(self.config.unknown_inactivity),
+        };
+        let conn = Conn {
+            key,
+            serial,
+            epoch: 0,
+            uid,
+            id,
+            ip_proto: d.ip_proto,
+            start: ts,
+            last: ts,
+            history,
+            pkts: [0; 2],
+            ip_bytes: [0; 2],
+            payload: [0; 2],
+            tcp: (proto == Transport::Tcp).then(|| {
+                Box::new(TcpState::new(self.config.dissect, self.config.max_reassembly_per_direction))
+            }),
+            dissectors: Dissectors {
+                attached: !self.config.dissect,
+                active: Vec::new(),
+                services: Vec::new(),
+            },
+            inactivity,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(conn);
+                s
+            }
+            None => {
+                self.slots.push(Some(conn));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(key, slot);
+        self.stats.connections += 1;
+        if let Some(timeout) = inactivity {
+            self.push_timer(ts.saturating_add(timeout), serial, 0, slot, TimerKind::Inactivity);
+        }
+        slot
+    }
+
+    fn evict_oldest(&mut self) {
+        // Rare path (table at its cap): the connection idle the longest goes first.
+        let oldest = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (c.last, i)))
+            .min();
+        if let Some((_, slot)) = oldest {
+            let mut sink = Vec::new();
+            self.remove(slot as u32, &mut sink);
+            self.stats.evicted += 1;
+        }
+    }
+
+    fn update(&mut self, slot: u32, ts: Timestamp, d: &Decoded, bytes: &[u8], out: &mut Vec<Record>) {
+        let config_close = self.config.tcp_close_delay;
+        let config_attempt = self.config.tcp_attempt_delay;
+        let config_tcp_inactivity = self.config.tcp_inactivity;
+        let Some(Some(conn)) = self.slots.get_mut(slot as usize) else {
+            return;
+        };
+        let is_orig = (d.src, d.src_port) == (conn.id.orig_h, conn.id.orig_p);
+        let dir = usize::from(!is_orig);
+        conn.pkts[dir] += 1;
+        conn.ip_bytes[dir] += u64::from(d.ip_len);
+        let payload = d.payload(bytes);
+
+        if !conn.dissectors.attached && d.payload_len > 0 {
+            conn.dissectors.attached = true;
+            conn.dissectors.active = dpd::dissectors_for(&conn.id);
+        }
+
+        let mut new_timers: [Option<(Timestamp, TimerKind)>; 3] = [None; 3];
+        match d.l4 {
+            L4::Tcp {
+                seq,
+                ack,
+                flags,
+                window,
+            } => {
+                let Some(tcp) = conn.tcp.as_mut() else { return };
+                let seg = Segment {
+                    flags,
+                    seq,
+                    ack,
+                    window,
+                    len: d.payload_len,
+                    payload,
+                };
+                let mut touch = false;
+                let mut sink = StreamDispatch {
+                    dissectors: &mut conn.dissectors,
+                    uid: conn.uid,
+                    id: &conn.id,
+                    ts,
+                    out,
+                };
+                let actions = tcp.process(is_orig, &seg, &mut conn.history, &mut touch, &mut sink);
+                if touch {
+                    conn.last = ts;
+                }
+                if actions.flip_roles {
+                    tcp.flip();
+                    std::mem::swap(&mut conn.id.orig_h, &mut conn.id.resp_h);
+                    std::mem::swap(&mut conn.id.orig_p, &mut conn.id.resp_p);
+                    conn.pkts.swap(0, 1);
+                    conn.ip_bytes.swap(0, 1);
+                    conn.history.push(b'^');
+                }
+                if actions.attempt_timer {
+                    new_timers[0] = Some((ts.saturating_add(config_attempt), TimerKind::Attempt));
+                }
+                if actions.inactivity_timer && conn.inactivity.is_none() {
+                    conn.inactivity = Some(config_tcp_inactivity);
+                    new_timers[1] = Some((conn.last.saturating_add(config_tcp_inactivity), TimerKind::Inactivity));
+                }
+                if actions.closed == Some(Close::Complete) {
+                    // Zeek cancels the connection's other timers and deletes it after
+                    // `tcp_close_delay`.
+                    conn.epoch += 1;
+                    new_timers = [None; 3];
+                    new_timers[2] = Some((conn.last.saturating_add(config_close), TimerKind::Delete));
+                }
+            }
+            L4::Udp | L4::Icmp { .. } | L4::Other => {
+                conn.last = ts;
+                conn.payload[dir] += u64::from(d.payload_len);
+                if d.l4 == L4::Udp {
+                    conn.history.check(is_orig, mask::DATA, b'D');
+                }
+                if !payload.is_empty() && !conn.dissectors.active.is_empty() {
+                    conn.dissectors.deliver(conn.uid, &conn.id, ts, is_orig, payload, out);
+                }
+            }
+        }
+        let (serial, epoch) = (conn.serial, conn.epoch);
+        for (at, kind) in new_timers.into_iter().flatten() {
+            self.push_timer(at, serial, epoch, slot, kind);
+        }
+    }
+
+    /// Ends a connection: its dissectors finish and its conn record is written.
+    fn remove(&mut self, slot: u32, out: &mut Vec<Record>) {
+        let Some(conn) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
+            return;
+        };
+        self.free.push(slot);
+        if self.index.get(&conn.key) == Some(&slot) {
+            self.index.remove(&conn.key);
+        }
+        let mut conn = conn;
+        for d in conn.dissectors.active.iter_mut() {
+            let mut cx = Context::new(conn.uid, &conn.id, conn.last, out);
+            d.finish(&mut cx);
+            if cx.verdict() == Verdict::Confirmed {
+                let name = d.service();
+                if !conn.dissectors.services.contains(&name) {
+                    conn.dissectors.services.push(name);
+                }
+            }
+        }
+        out.push(Record::Conn(self.conn_record(&conn)));
+    }
+
+    /// Ends every connection (end of input or shutdown).
+    pub fn flush(&mut self, out: &mut Vec<Record>) {
+        for slot in 0..self.slots.len() as u32 {
+            self.remove(slot, out);
+        }
+        self.timers.clear();
+    }
+
+    fn conn_record(&self, c: &Conn) -> ConnRecord {
+        let duration = c.last.saturating_sub(c.start);
+        let has_duration = duration.0 > 0;
+        let (orig_bytes, resp_bytes, state, missed) = match c.tcp.as_deref() {
+            Some(tcp) => (
+                tcp.orig().size(tcp.resp().state),
+                tcp.resp().size(tcp.orig().state),
+                tcp_conn_state(tcp, &c.history),
+                tcp.missed_bytes,
+            ),
+            None => {
+                let state = if c.id.proto == Transport::Udp {
+                    match (c.pkts[0] > 0, c.pkts[1] > 0) {
+                        (true, true) => ConnState::SF,
+                        (true, false) => ConnState::S0,
+                        (false, true) => ConnState::SHR,
+                        (false, false) => ConnState::OTH,
+                    }
+                } else {
+                    ConnState::OTH
+                };
+                (c.payload[0], c.payload[1], state, 0)
+            }
+        };
+        let local = |a: IpAddr| {
+            if self.config.local_nets.is_empty() {
+                None
+            } else {
+                Some(self.config.local_nets.contains(a))
+            }
+        };
+        ConnRecord {
+            ts: c.start,
+            uid: c.uid,
+            id: c.id,
+            service: (!c.dissectors.services.is_empty()).then(|| c.dissectors.services.join(",")),
+            duration: has_duration.then_some(duration),
+            orig_bytes: has_duration.then_some(orig_bytes),
+            resp_bytes: has_duration.then_some(resp_bytes),
+            conn_state: state,
+            local_orig: local(c.id.orig_h),
+            local_resp: local(c.id.resp_h),
+            missed_bytes: missed,
+            history: (!c.history.is_empty()).then(|| c.history.to_string_lossy()),
+            orig_pkts: c.pkts[0],
+            orig_ip_bytes: c.ip_bytes[0],
+            resp_pkts: c.pkts[1],
+            resp_ip_bytes: c.ip_bytes[1],
+            tunnel_parents: None,
+            ip_proto: Some(c.ip_proto),
+        }
+    }
+}
+
+/// Zeek's `conn_state` for a TCP connection, from its endpoint states.
+fn tcp_conn_state(tcp: &TcpState, history: &History) -> ConnState {
+    use EndpointState as S;
+    let (os, rs) = (tcp.orig().state, tcp.resp().state);
+    let inactive = |s: EndpointState| matches!(s, S::Inactive | S::Partial);
+    if rs == S::Reset {
+        if matches!(os, S::SynSent | S::SynAckSent)
+            || (os == S::Reset && tcp.orig().size(rs) == 0 && tcp.resp().size(os) == 0)
+        {
+            ConnState::REJ
+        } else if inactive(os) {
+            ConnState::RSTRH
+        } else {
+            ConnState::RSTR
+        }
+    } else if os == S::Reset {
+        if inactive(rs) {
+            if history.is_syn_then_rst() {
+                ConnState::RSTOS0
+            } else {
+                ConnState::OTH
+            }
+        } else {
+            ConnState::RSTO
+        }
+    } else if rs == S::Closed && os == S::Closed {
+        ConnState::SF
+    } else if os == S::Closed {
+        if inactive(rs) {
+            ConnState::SH
+        } else {
+            ConnState::S2
+        }
+    } else if rs == S::Closed {
+        if inactive(os) {
+            ConnState::SHR
+        } else {
+            ConnState::S3
+        }
+    } else if os == S::SynSent && rs == S::Inactive {
+        ConnState::S0
+    } else if os == S::Established && rs == S::Established {
+        ConnState::S1
+    } else {
+        ConnState::OTH
+    }
+}

@@ -1,0 +1,260 @@
+//! The per-core pipeline: one reader decodes packets and shards them by a symmetric flow
+//! hash to N workers, each owning its flow table; records come back and are merged in
+//! timestamp order, so the output is the same for any number of workers.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use dissectors::{Record, Timestamp};
+
+use crate::capture::{CaptureError, PcapFile, RawPacket};
+use crate::decode::{decode, DecodeError, Decoded, FragmentLimits, FragmentStats, FragmentTable, Outcome};
+use crate::flow::{ConnTable, FlowKey, TableStats, TrackerConfig};
+
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub workers: usize,
+    pub tracker: TrackerConfig,
+    pub fragments: FragmentLimits,
+    /// Packets per batch handed to a worker.
+    pub batch: usize,
+    /// Batches queued per worker before the reader waits.
+    pub queue_depth: usize,
+    /// Decode problems reported individually (the rest are only counted).
+    pub max_reported_errors: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 1,
+            tracker: TrackerConfig::default(),
+            fragments: FragmentLimits::default(),
+            batch: 512,
+            queue_depth: 64,
+            max_reported_errors: 100,
+        }
+    }
+}
+
+/// What a run saw: counters, and every problem worth telling the user.
+#[derive(Debug, Default)]
+pub struct RunStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub non_ip: u64,
+    pub decode_errors: BTreeMap<String, u64>,
+    /// The first problems, each naming the file and packet.
+    pub messages: Vec<String>,
+    /// A fault that ended reading the file early (what was read before it is kept).
+    pub capture_error: Option<CaptureError>,
+    pub fragments: FragmentStats,
+    pub table: TableStats,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+impl RunStats {
+    pub fn decode_error_total(&self) -> u64 {
+        self.decode_errors.values().sum()
+    }
+}
+
+enum Bytes<'a> {
+    Borrowed(&'a [u8]),
+    Owned(Box<[u8]>),
+}
+
+impl Bytes<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Borrowed(b) => b,
+            Bytes::Owned(b) => b,
+        }
+    }
+}
+
+struct Job<'a> {
+    ts: Timestamp,
+    decoded: Decoded,
+    bytes: Bytes<'a>,
+}
+
+/// Decodes packets, reassembles fragments and keeps the counters.
+struct Reader<'p> {
+    path: &'p Path,
+    frags: FragmentTable,
+    stats: RunStats,
+    max_reported: usize,
+}
+
+impl<'p> Reader<'p> {
+    fn report(&mut self, packet: u64, err: DecodeError) {
+        if err == DecodeError::NotIp {
+            self.stats.non_ip += 1;
+            return;
+        }
+        *self.stats.decode_errors.entry(err.to_string()).or_default() += 1;
+        if self.stats.messages.len() < self.max_reported {
+            self.stats
+                .messages
+                .push(format!("{}: packet {packet}: {err}; skipped", self.path.display()));
+        }
+    }
+
+    /// Turns a raw packet into a job for the flow tables, if it carries a whole datagram.
+    fn decode<'a>(&mut self, p: &RawPacket<'a>) -> Option<Job<'a>> {
+        self.stats.packets += 1;
+        self.stats.bytes += u64::from(p.wire_len);
+        if self.stats.first_ts.is_none() {
+            self.stats.first_ts = Some(p.ts);
+        }
+        self.stats.last_ts = Some(p.ts);
+        match decode(p.link, p.data) {
+            Ok(Outcome::Packet(decoded)) => Some(Job {
+                ts: p.ts,
+                decoded,
+                bytes: Bytes::Borrowed(p.data),
+            }),
+            Ok(Outcome::Fragment(f)) => {
+                let whole = self.frags.add(p.ts, p.data, &f)?;
+                match whole.outcome {
+                    Ok(Outcome::Packet(decoded)) => Some(Job {
+                        ts: p.ts,
+                        decoded,
+                        bytes: Bytes::Owned(whole.bytes),
+                    }),
+                    Ok(Outcome::Fragment(_)) => None,
+                    Err(e) => {
+                        self.report(p.number, e);
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                self.report(p.number, e);
+                None
+            }
+        }
+    }
+}
+
+/// Reads a capture file through the pipeline and returns every record, ordered by
+/// timestamp (then uid), plus what the run saw.
+pub fn run_file(path: &Path, config: &PipelineConfig) -> Result<(Vec<Record>, RunStats), CaptureError> {
+    let file = PcapFile::open(path)?;
+    let packets = file.packets()?;
+    let mut reader = Reader {
+        path,
+        frags: FragmentTable::new(config.fragments),
+        stats: RunStats::default(),
+        max_reported: config.max_reported_errors,
+    };
+    let mut records = Vec::new();
+    let workers = config.workers.max(1);
+    let mut tables = Vec::new();
+
+    if workers == 1 {
+        let mut table = ConnTable::new(config.tracker.clone());
+        for p in packets {
+            match p {
+                Ok(p) => {
+                    if let Some(job) = reader.decode(&p) {
+                        table.process(job.ts, &job.decoded, job.bytes.as_slice(), &mut records);
+                    }
+                }
+                Err(e) => reader.stats.capture_error = Some(e),
+            }
+        }
+        table.flush(&mut records);
+        tables.push(table.stats());
+    } else {
+        std::thread::scope(|scope| {
+            let mut senders: Vec<Sender<Vec<Job<'_>>>> = Vec::with_capacity(workers);
+            let (recycle_tx, recycle_rx) = bounded::<Vec<Job<'_>>>(workers * config.queue_depth * 2);
+            let mut handles = Vec::with_capacity(workers);
+            for _ in 0..workers {
+                let (tx, rx) = bounded::<Vec<Job<'_>>>(config.queue_depth);
+                senders.push(tx);
+                let tracker = config.tracker.clone();
+                let recycle = recycle_tx.clone();
+                handles.push(scope.spawn(move || worker(rx, recycle, tracker)));
+            }
+            drop(recycle_tx);
+            let mut pending: Vec<Vec<Job<'_>>> = (0..workers).map(|_| Vec::with_capacity(config.batch)).collect();
+            for p in packets {
+                match p {
+                    Ok(p) => {
+                        if let Some(job) = reader.decode(&p) {
+                            let w = (FlowKey::of(&job.decoded).shard_hash() % workers as u64) as usize;
+                            pending[w].push(job);
+                            if pending[w].len() >= config.batch {
+                                let fresh = next_batch(&recycle_rx, config.batch);
+                                let full = std::mem::replace(&mut pending[w], fresh);
+                                let _ = senders[w].send(full);
+                            }
+                        }
+                    }
+                    Err(e) => reader.stats.capture_error = Some(e),
+                }
+            }
+            for (w, batch) in pending.into_iter().enumerate() {
+                if !batch.is_empty() {
+                    let _ = senders[w].send(batch);
+                }
+            }
+            drop(senders);
+            drop(recycle_rx);
+            for h in handles {
+                match h.join() {
+                    Ok((mut recs, stats)) => {
+                        records.append(&mut recs);
+                        tables.push(stats);
+                    }
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        });
+    }
+
+    for t in tables {
+        reader.stats.table.packets += t.packets;
+        reader.stats.table.connections += t.connections;
+        reader.stats.table.evicted += t.evicted;
+    }
+    reader.stats.fragments = reader.frags.stats;
+    records.sort_by(|a, b| a.ts().cmp(&b.ts()).then_with(|| record_tiebreak(a).cmp(&record_tiebreak(b))));
+    Ok((records, reader.stats))
+}
+
+fn next_batch<'a>(recycle: &Receiver<Vec<Job<'a>>>, cap: usize) -> Vec<Job<'a>> {
+    recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
+}
+
+fn worker<'a>(
+    rx: Receiver<Vec<Job<'a>>>,
+    recycle: Sender<Vec<Job<'a>>>,
+    tracker: TrackerConfig,
+) -> (Vec<Record>, TableStats) {
+    let mut table = ConnTable::new(tracker);
+    let mut out = Vec::new();
+    for mut batch in rx {
+        for job in batch.drain(..) {
+            table.process(job.ts, &job.decoded, job.bytes.as_slice(), &mut out);
+        }
+        let _ = recycle.try_send(batch);
+    }
+    table.flush(&mut out);
+    (out, table.stats())
+}
+
+/// A stable order among records with the same timestamp, independent of which worker
+/// produced them.
+fn record_tiebreak(r: &Record) -> (u8, u128) {
+    match r {
+        Record::Conn(c) => (0, c.uid.bits),
+        #[allow(unreachable_patterns)]
+        _ => (1, 0),
+    }
+}
