@@ -75,7 +75,8 @@ fn run(args: &Args) -> Result<()> {
     let (records, stats) = run_file(path, &config).map_err(anyhow::Error::new)?;
     let elapsed = started.elapsed();
 
-    fs::create_dir_all(&args.output).with_context(|| format!("cannot create output folder {}", args.output.display()))?;
+    fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create output folder {}", args.output.display()))?;
     let format = match args.log_format {
         Format::Tsv => LogFormat::Tsv,
         Format::Json => LogFormat::Json,
@@ -108,8 +109,15 @@ fn run(args: &Args) -> Result<()> {
             stats.decode_error_total(),
             stats.non_ip,
         );
-        let written: Vec<String> = counts.iter().map(|(p, n)| format!("{p}.log: {n}")).collect();
-        eprintln!("slipstream: wrote {} in {}", written.join(", "), args.output.display());
+        let written: Vec<String> = counts
+            .iter()
+            .map(|(p, n)| format!("{p}.log: {n}"))
+            .collect();
+        eprintln!(
+            "slipstream: wrote {} in {}",
+            written.join(", "),
+            args.output.display()
+        );
     }
     if let Some(e) = &stats.capture_error {
         eprintln!("slipstream: warning: {e}; the packets before it were processed");
@@ -120,14 +128,20 @@ fn run(args: &Args) -> Result<()> {
 /// `errors.log`: every problem met on the way, naming the file and the place.
 fn write_errors_log(out: &Path, stats: &RunStats) -> Result<()> {
     let path = out.join("errors.log");
-    let mut f = BufWriter::new(File::create(&path).with_context(|| format!("cannot create {}", path.display()))?);
+    let mut f = BufWriter::new(
+        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
     for m in &stats.messages {
         writeln!(f, "{m}")?;
     }
     let reported = stats.messages.len() as u64;
     let total = stats.decode_error_total();
     if total > reported {
-        writeln!(f, "... and {} more decode errors not listed", total - reported)?;
+        writeln!(
+            f,
+            "... and {} more decode errors not listed",
+            total - reported
+        )?;
     }
     for (kind, n) in &stats.decode_errors {
         writeln!(f, "count: {kind}: {n}")?;
@@ -144,7 +158,11 @@ fn write_errors_log(out: &Path, stats: &RunStats) -> Result<()> {
         )?;
     }
     if stats.table.evicted > 0 {
-        writeln!(f, "connections evicted at the table cap: {}", stats.table.evicted)?;
+        writeln!(
+            f,
+            "connections evicted at the table cap: {}",
+            stats.table.evicted
+        )?;
     }
     f.flush()?;
     Ok(())

@@ -9,7 +9,9 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 use dissectors::{Record, Timestamp};
 
 use crate::capture::{CaptureError, PcapFile, RawPacket};
-use crate::decode::{decode, DecodeError, Decoded, FragmentLimits, FragmentStats, FragmentTable, Outcome};
+use crate::decode::{
+    decode, DecodeError, Decoded, FragmentLimits, FragmentStats, FragmentTable, Outcome,
+};
 use crate::flow::{ConnTable, FlowKey, TableStats, TrackerConfig};
 
 #[derive(Clone, Debug)]
@@ -97,9 +99,10 @@ impl<'p> Reader<'p> {
         }
         *self.stats.decode_errors.entry(err.to_string()).or_default() += 1;
         if self.stats.messages.len() < self.max_reported {
-            self.stats
-                .messages
-                .push(format!("{}: packet {packet}: {err}; skipped", self.path.display()));
+            self.stats.messages.push(format!(
+                "{}: packet {packet}: {err}; skipped",
+                self.path.display()
+            ));
         }
     }
 
@@ -142,7 +145,10 @@ impl<'p> Reader<'p> {
 
 /// Reads a capture file through the pipeline and returns every record, ordered by
 /// timestamp (then uid), plus what the run saw.
-pub fn run_file(path: &Path, config: &PipelineConfig) -> Result<(Vec<Record>, RunStats), CaptureError> {
+pub fn run_file(
+    path: &Path,
+    config: &PipelineConfig,
+) -> Result<(Vec<Record>, RunStats), CaptureError> {
     let file = PcapFile::open(path)?;
     let packets = file.packets()?;
     let mut reader = Reader {
@@ -172,7 +178,8 @@ pub fn run_file(path: &Path, config: &PipelineConfig) -> Result<(Vec<Record>, Ru
     } else {
         std::thread::scope(|scope| {
             let mut senders: Vec<Sender<Vec<Job<'_>>>> = Vec::with_capacity(workers);
-            let (recycle_tx, recycle_rx) = bounded::<Vec<Job<'_>>>(workers * config.queue_depth * 2);
+            let (recycle_tx, recycle_rx) =
+                bounded::<Vec<Job<'_>>>(workers * config.queue_depth * 2);
             let mut handles = Vec::with_capacity(workers);
             for _ in 0..workers {
                 let (tx, rx) = bounded::<Vec<Job<'_>>>(config.queue_depth);
@@ -182,12 +189,15 @@ pub fn run_file(path: &Path, config: &PipelineConfig) -> Result<(Vec<Record>, Ru
                 handles.push(scope.spawn(move || worker(rx, recycle, tracker)));
             }
             drop(recycle_tx);
-            let mut pending: Vec<Vec<Job<'_>>> = (0..workers).map(|_| Vec::with_capacity(config.batch)).collect();
+            let mut pending: Vec<Vec<Job<'_>>> = (0..workers)
+                .map(|_| Vec::with_capacity(config.batch))
+                .collect();
             for p in packets {
                 match p {
                     Ok(p) => {
                         if let Some(job) = reader.decode(&p) {
-                            let w = (FlowKey::of(&job.decoded).shard_hash() % workers as u64) as usize;
+                            let w =
+                                (FlowKey::of(&job.decoded).shard_hash() % workers as u64) as usize;
                             pending[w].push(job);
                             if pending[w].len() >= config.batch {
                                 let fresh = next_batch(&recycle_rx, config.batch);
@@ -224,12 +234,18 @@ pub fn run_file(path: &Path, config: &PipelineConfig) -> Result<(Vec<Record>, Ru
         reader.stats.table.evicted += t.evicted;
     }
     reader.stats.fragments = reader.frags.stats;
-    records.sort_by(|a, b| a.ts().cmp(&b.ts()).then_with(|| record_tiebreak(a).cmp(&record_tiebreak(b))));
+    records.sort_by(|a, b| {
+        a.ts()
+            .cmp(&b.ts())
+            .then_with(|| record_tiebreak(a).cmp(&record_tiebreak(b)))
+    });
     Ok((records, reader.stats))
 }
 
 fn next_batch<'a>(recycle: &Receiver<Vec<Job<'a>>>, cap: usize) -> Vec<Job<'a>> {
-    recycle.try_recv().unwrap_or_else(|_| Vec::with_capacity(cap))
+    recycle
+        .try_recv()
+        .unwrap_or_else(|_| Vec::with_capacity(cap))
 }
 
 fn worker<'a>(

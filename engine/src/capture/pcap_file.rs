@@ -39,7 +39,10 @@ pub enum CaptureErrorKind {
     BadMagic(u32),
     TruncatedHeader,
     /// The file ends inside a packet: what came before is kept.
-    TruncatedPacket { need: u64, have: u64 },
+    TruncatedPacket {
+        need: u64,
+        have: u64,
+    },
     /// A record length that cannot be right (e.g. larger than the file or the block).
     BadLength(u64),
     /// A pcapng packet that references an interface never described.
@@ -92,7 +95,8 @@ impl PcapFile {
         // SAFETY: the mapping is read-only and private to this process. Another process
         // truncating the file while we read would raise SIGBUS; capture files being read
         // are not expected to shrink, the same assumption libpcap-based tools make.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| err(CaptureErrorKind::Io(e.to_string())))?;
+        let map =
+            unsafe { Mmap::map(&file) }.map_err(|e| err(CaptureErrorKind::Io(e.to_string())))?;
         #[cfg(unix)]
         {
             let _ = map.advise(memmap2::Advice::Sequential);
@@ -205,7 +209,8 @@ impl<'a> Packets<'a> {
                 (_, PCAP_MAGIC_NANOS) => (true, true),
                 _ => return Err(err(CaptureErrorKind::BadMagic(magic_le))),
             };
-            let link = read_u32(data, 20, big_endian).ok_or(err(CaptureErrorKind::TruncatedHeader))?;
+            let link =
+                read_u32(data, 20, big_endian).ok_or(err(CaptureErrorKind::TruncatedHeader))?;
             (
                 Format::Classic {
                     big_endian,
@@ -233,7 +238,11 @@ impl<'a> Packets<'a> {
         }
     }
 
-    fn fail(&mut self, packet: Option<u64>, kind: CaptureErrorKind) -> Option<Result<RawPacket<'a>, CaptureError>> {
+    fn fail(
+        &mut self,
+        packet: Option<u64>,
+        kind: CaptureErrorKind,
+    ) -> Option<Result<RawPacket<'a>, CaptureError>> {
         self.done = true;
         Some(Err(CaptureError {
             path: self.path.to_path_buf(),
@@ -243,7 +252,12 @@ impl<'a> Packets<'a> {
         }))
     }
 
-    fn next_classic(&mut self, big_endian: bool, nanos: bool, link: LinkType) -> Option<Result<RawPacket<'a>, CaptureError>> {
+    fn next_classic(
+        &mut self,
+        big_endian: bool,
+        nanos: bool,
+        link: LinkType,
+    ) -> Option<Result<RawPacket<'a>, CaptureError>> {
         let rest = self.data.len() - self.pos;
         if rest == 0 {
             self.done = true;
@@ -251,7 +265,13 @@ impl<'a> Packets<'a> {
         }
         let number = self.number + 1;
         if rest < 16 {
-            return self.fail(Some(number), CaptureErrorKind::TruncatedPacket { need: 16, have: rest as u64 });
+            return self.fail(
+                Some(number),
+                CaptureErrorKind::TruncatedPacket {
+                    need: 16,
+                    have: rest as u64,
+                },
+            );
         }
         let p = self.pos;
         let (Some(secs), Some(frac), Some(incl), Some(orig)) = (
@@ -309,27 +329,52 @@ impl<'a> Packets<'a> {
                     Some(b) if b.swap_bytes() == PCAPNG_BYTE_ORDER => true,
                     Some(b) => return self.fail(Some(number), CaptureErrorKind::BadMagic(b)),
                     None => {
-                        return self.fail(Some(number), CaptureErrorKind::TruncatedPacket { need: 12, have: rest as u64 })
+                        return self.fail(
+                            Some(number),
+                            CaptureErrorKind::TruncatedPacket {
+                                need: 12,
+                                have: rest as u64,
+                            },
+                        )
                     }
                 }
             } else {
                 big_endian
             };
-            let (Some(btype), Some(blen)) = (read_u32(self.data, p, big_endian), read_u32(self.data, p + 4, big_endian)) else {
-                return self.fail(Some(number), CaptureErrorKind::TruncatedPacket { need: 12, have: rest as u64 });
+            let (Some(btype), Some(blen)) = (
+                read_u32(self.data, p, big_endian),
+                read_u32(self.data, p + 4, big_endian),
+            ) else {
+                return self.fail(
+                    Some(number),
+                    CaptureErrorKind::TruncatedPacket {
+                        need: 12,
+                        have: rest as u64,
+                    },
+                );
             };
             let blen = blen as usize;
             if blen < 12 || blen % 4 != 0 {
                 return self.fail(Some(number), CaptureErrorKind::BadLength(blen as u64));
             }
             let Some(block) = self.data.get(p..p + blen) else {
-                return self.fail(Some(number), CaptureErrorKind::TruncatedPacket { need: blen as u64, have: rest as u64 });
+                return self.fail(
+                    Some(number),
+                    CaptureErrorKind::TruncatedPacket {
+                        need: blen as u64,
+                        have: rest as u64,
+                    },
+                );
             };
             self.pos = p + blen;
             let body = &block[8..blen - 4];
             match btype {
                 PCAPNG_SHB => {
-                    if let Format::Ng { big_endian: be, interfaces } = &mut self.format {
+                    if let Format::Ng {
+                        big_endian: be,
+                        interfaces,
+                    } = &mut self.format
+                    {
                         *be = big_endian;
                         interfaces.clear();
                     }
@@ -357,7 +402,8 @@ impl<'a> Packets<'a> {
                         return self.fail(Some(number), CaptureErrorKind::BadLength(blen as u64));
                     };
                     let Some(bytes) = body.get(20..20 + caplen as usize) else {
-                        return self.fail(Some(number), CaptureErrorKind::BadLength(u64::from(caplen)));
+                        return self
+                            .fail(Some(number), CaptureErrorKind::BadLength(u64::from(caplen)));
                     };
                     let Some(info) = self.interface(iface) else {
                         return self.fail(Some(number), CaptureErrorKind::UnknownInterface(iface));
@@ -407,7 +453,9 @@ impl<'a> Packets<'a> {
 /// The `if_tsresol` option of an interface description block, as units per second
 /// (default: microseconds).
 fn ng_tsresol(mut opts: &[u8], big_endian: bool) -> u64 {
-    while let (Some(code), Some(len)) = (read_u16(opts, 0, big_endian), read_u16(opts, 2, big_endian)) {
+    while let (Some(code), Some(len)) =
+        (read_u16(opts, 0, big_endian), read_u16(opts, 2, big_endian))
+    {
         if code == 0 {
             break;
         }

@@ -107,7 +107,9 @@ impl FragmentTable {
             proto: f.ip_proto,
         };
         if !self.pending.contains_key(&key) {
-            while self.pending.len() >= self.limits.max_pending || self.buffered >= self.limits.max_bytes {
+            while self.pending.len() >= self.limits.max_pending
+                || self.buffered >= self.limits.max_bytes
+            {
                 if !self.evict_oldest() {
                     break;
                 }
@@ -134,7 +136,8 @@ impl FragmentTable {
         entry.payload[f.offset as usize..end as usize].copy_from_slice(data);
         entry.ranges.push((f.offset, end));
         if f.offset == 0 {
-            let h = bytes.get(f.header_offset as usize..(f.header_offset + f.header_len) as usize)?;
+            let h =
+                bytes.get(f.header_offset as usize..(f.header_offset + f.header_len) as usize)?;
             entry.header = Some(h.to_vec());
         }
         if !f.more {
@@ -171,7 +174,9 @@ impl FragmentTable {
             if let Some(p) = self.pending.get(&key) {
                 if p.first_seen == seen {
                     let p = self.pending.remove(&key);
-                    self.buffered = self.buffered.saturating_sub(p.map_or(0, |p| p.payload.len()));
+                    self.buffered = self
+                        .buffered
+                        .saturating_sub(p.map_or(0, |p| p.payload.len()));
                     self.stats.timed_out += 1;
                 }
             }
@@ -205,7 +210,15 @@ fn assemble(done: Pending, key: DatagramKey, total: u32) -> Reassembled {
     } else {
         hlen as u32 + total
     };
-    let outcome = decode_transport(&bytes, key.src, key.dst, key.proto, ip_len, hlen, total as usize);
+    let outcome = decode_transport(
+        &bytes,
+        key.src,
+        key.dst,
+        key.proto,
+        ip_len,
+        hlen,
+        total as usize,
+    );
     Reassembled {
         bytes: bytes.into_boxed_slice(),
         outcome,
@@ -218,7 +231,9 @@ mod tests {
     use crate::decode::{decode_ip, Outcome};
 
     fn ipv4_fragment(id: u16, offset: u16, more: bool, payload: &[u8]) -> Vec<u8> {
-        let mut h = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut h = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         let total = (20 + payload.len()) as u16;
         h[2..4].copy_from_slice(&total.to_be_bytes());
         h[4..6].copy_from_slice(&id.to_be_bytes());

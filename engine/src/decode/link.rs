@@ -27,12 +27,20 @@ pub(super) fn ip_offset(link: LinkType, b: &[u8]) -> Result<usize, DecodeError> 
             let proto = be16(b, 0).ok_or(DecodeError::Truncated("Linux cooked v2"))?;
             after_ethertype(b, proto, 20)
         }
-        LinkType::RAW | LinkType::RAW_DLT12 | LinkType::RAW_DLT14 | LinkType::IPV4 | LinkType::IPV6 => Ok(0),
+        LinkType::RAW
+        | LinkType::RAW_DLT12
+        | LinkType::RAW_DLT14
+        | LinkType::IPV4
+        | LinkType::IPV6 => Ok(0),
         LinkType::NULL | LinkType::LOOP => {
             let fam = b.get(0..4).ok_or(DecodeError::Truncated("loopback"))?;
             // The family is in host order for NULL and network order for LOOP; the value
             // is small, so whichever end holds it tells the order.
-            let family = if fam[0] == 0 && fam[1] == 0 { fam[3] } else { fam[0] };
+            let family = if fam[0] == 0 && fam[1] == 0 {
+                fam[3]
+            } else {
+                fam[0]
+            };
             match family {
                 2 | 24 | 28 | 30 => Ok(4),
                 _ => Err(DecodeError::NotIp),

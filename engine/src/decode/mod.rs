@@ -232,7 +232,9 @@ fn decode_ipv6(bytes: &[u8], at: usize) -> Result<Outcome, DecodeError> {
                 off += (usize::from(l) + 2) * 4;
             }
             44 => {
-                let (Some(&n), Some(fo), Some(id)) = (h.get(off), be16(h, off + 2), be32(h, off + 4)) else {
+                let (Some(&n), Some(fo), Some(id)) =
+                    (h.get(off), be16(h, off + 2), be32(h, off + 4))
+                else {
                     return Err(DecodeError::Truncated("IPv6 fragment"));
                 };
                 let offset = u32::from(fo >> 3) * 8;
@@ -240,7 +242,9 @@ fn decode_ipv6(bytes: &[u8], at: usize) -> Result<Outcome, DecodeError> {
                 let hdr_end = off + 8;
                 if more || offset != 0 {
                     let total = 40 + payload_len;
-                    let data_len = total.saturating_sub(hdr_end).min(h.len().saturating_sub(hdr_end));
+                    let data_len = total
+                        .saturating_sub(hdr_end)
+                        .min(h.len().saturating_sub(hdr_end));
                     return Ok(Outcome::Fragment(FragmentInfo {
                         src,
                         dst,
@@ -265,8 +269,18 @@ fn decode_ipv6(bytes: &[u8], at: usize) -> Result<Outcome, DecodeError> {
             return Err(DecodeError::Malformed("IPv6 extension length"));
         }
     }
-    let l4_len = (40 + payload_len).checked_sub(off).ok_or(DecodeError::Malformed("IPv6 payload length"))?;
-    decode_transport(bytes, src, dst, next, (40 + payload_len) as u32, at + off, l4_len)
+    let l4_len = (40 + payload_len)
+        .checked_sub(off)
+        .ok_or(DecodeError::Malformed("IPv6 payload length"))?;
+    decode_transport(
+        bytes,
+        src,
+        dst,
+        next,
+        (40 + payload_len) as u32,
+        at + off,
+        l4_len,
+    )
 }
 
 /// Decodes the transport header at `at`; `len` is the transport length from the IP header.
@@ -350,14 +364,24 @@ pub(crate) fn decode_transport(
 /// Zeek's pseudo-ports for ICMP: the type as source port, and as destination port the
 /// type of the matching reply (request/reply pairs), or the code for one-way messages.
 pub fn icmp_ports(v6: bool, icmp_type: u8, code: u8) -> (u16, u16) {
-    (u16::from(icmp_type), u16::from(icmp_counterpart(v6, icmp_type).unwrap_or(code)))
+    (
+        u16::from(icmp_type),
+        u16::from(icmp_counterpart(v6, icmp_type).unwrap_or(code)),
+    )
 }
 
 /// The reply type of an ICMP request (and the request of a reply); `None` for one-way
 /// messages.
 pub fn icmp_counterpart(v6: bool, icmp_type: u8) -> Option<u8> {
     let pairs: &[(u8, u8)] = if v6 {
-        &[(128, 129), (133, 134), (135, 136), (130, 131), (139, 140), (144, 145)]
+        &[
+            (128, 129),
+            (133, 134),
+            (135, 136),
+            (130, 131),
+            (139, 140),
+            (144, 145),
+        ]
     } else {
         &[(8, 0), (13, 14), (15, 16), (10, 9), (17, 18)]
     };

@@ -60,7 +60,11 @@ impl History {
     }
 
     pub fn add(&mut self, is_orig: bool, code: u8) {
-        self.push(if is_orig { code } else { code.to_ascii_lowercase() });
+        self.push(if is_orig {
+            code
+        } else {
+            code.to_ascii_lowercase()
+        });
     }
 
     /// Logarithmic recording: the letter appears at the 1st, 10th, 100th ... occurrence.

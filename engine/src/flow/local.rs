@@ -81,7 +81,10 @@ impl LocalNets {
         let addr = IpAddr::from_str(addr.trim()).map_err(|e| format!("{cidr}: {e}"))?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let len: u8 = match len {
-            Some(l) => l.trim().parse().map_err(|_| format!("{cidr}: bad prefix length"))?,
+            Some(l) => l
+                .trim()
+                .parse()
+                .map_err(|_| format!("{cidr}: bad prefix length"))?,
             None => max,
         };
         if len > max {

@@ -103,7 +103,11 @@ impl Reassembler {
     }
 
     fn drain_contiguous(&mut self, out: &mut dyn FnMut(Chunk<'_>)) {
-        while self.blocks.first().is_some_and(|b| b.seq <= self.last_reassem_seq) {
+        while self
+            .blocks
+            .first()
+            .is_some_and(|b| b.seq <= self.last_reassem_seq)
+        {
             let b = self.blocks.remove(0);
             self.buffered -= b.data.len();
             if b.upper <= self.last_reassem_seq {

@@ -6,7 +6,8 @@ use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
 use dissectors::{
-    dpd, ConnId, ConnRecord, ConnState, Context, Dissector, Interval, Record, Timestamp, Transport, Uid, Verdict,
+    dpd, ConnId, ConnRecord, ConnState, Context, Dissector, Interval, Record, Timestamp, Transport,
+    Uid, Verdict,
 };
 use hashbrown::HashMap;
 
@@ -25,6 +26,7 @@ pub struct TrackerConfig {
     pub unknown_inactivity: Interval,
     pub tcp_attempt_delay: Interval,
     pub tcp_close_delay: Interval,
+    pub dns_session_timeout: Interval,
     pub local_nets: LocalNets,
     /// Attach protocol dissectors (off: conn.log only).
     pub dissect: bool,
@@ -43,6 +45,7 @@ impl Default for TrackerConfig {
             unknown_inactivity: Interval::from_secs(60),
             tcp_attempt_delay: Interval::from_secs(5),
             tcp_close_delay: Interval::from_secs(5),
+            dns_session_timeout: Interval::from_secs(10),
             local_nets: LocalNets::private_address_space(),
             dissect: true,
             max_reassembly_per_direction: 1 << 20,
@@ -54,10 +57,10 @@ impl Default for TrackerConfig {
 /// Ports Zeek considers likely to be servers: a first packet *from* one of them (without
 /// a clean SYN) makes Zeek swap the roles.
 const LIKELY_SERVER_PORTS: &[u16] = &[
-    21, 22, 23, 25, 53, 67, 69, 80, 81, 88, 110, 111, 123, 135, 137, 138, 139, 143, 161, 162, 389, 443, 445, 465,
-    502, 514, 563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1812, 1813, 2049, 2123, 2152, 2811,
-    3128, 3138, 3268, 3306, 3389, 3544, 4789, 5060, 5222, 5223, 5269, 5353, 5355, 5432, 6379, 6666, 6667, 6668,
-    6669, 8000, 8080, 8888, 20000,
+    21, 22, 23, 25, 53, 67, 69, 80, 81, 88, 110, 111, 123, 135, 137, 138, 139, 143, 161, 162, 389,
+    443, 445, 465, 502, 514, 563, 585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1812,
+    1813, 2049, 2123, 2152, 2811, 3128, 3138, 3268, 3306, 3389, 3544, 4789, 5060, 5222, 5223, 5269,
+    5353, 5355, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000,
 ];
 
 fn is_group_address(a: IpAddr) -> bool {
@@ -76,7 +79,12 @@ enum TimerKind {
     Attempt,
     Inactivity,
     Delete,
+    /// Zeek's DNS analyzer ends a UDP DNS session idle for `dns_session_timeout`.
+    DnsSession,
 }
+
+/// Ports where Zeek attaches its DNS analyzer to UDP traffic.
+const DNS_UDP_PORTS: &[u16] = &[53, 137, 5353, 5355];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Timer {
@@ -94,7 +102,15 @@ struct Dissectors {
 }
 
 impl Dissectors {
-    fn deliver(&mut self, uid: Uid, id: &ConnId, ts: Timestamp, is_orig: bool, data: &[u8], out: &mut Vec<Record>) {
+    fn deliver(
+        &mut self,
+        uid: Uid,
+        id: &ConnId,
+        ts: Timestamp,
+        is_orig: bool,
+        data: &[u8],
+        out: &mut Vec<Record>,
+    ) {
         let mut i = 0;
         while i < self.active.len() {
             let mut cx = Context::new(uid, id, ts, out);
@@ -105,7 +121,15 @@ impl Dissectors {
         }
     }
 
-    fn gap(&mut self, uid: Uid, id: &ConnId, ts: Timestamp, is_orig: bool, len: u64, out: &mut Vec<Record>) {
+    fn gap(
+        &mut self,
+        uid: Uid,
+        id: &ConnId,
+        ts: Timestamp,
+        is_orig: bool,
+        len: u64,
+        out: &mut Vec<Record>,
+    ) {
         let mut i = 0;
         while i < self.active.len() {
             let mut cx = Context::new(uid, id, ts, out);
@@ -147,13 +171,15 @@ struct StreamDispatch<'a> {
 impl StreamSink for StreamDispatch<'_> {
     fn data(&mut self, is_orig: bool, data: &[u8]) {
         if !self.dissectors.active.is_empty() {
-            self.dissectors.deliver(self.uid, self.id, self.ts, is_orig, data, self.out);
+            self.dissectors
+                .deliver(self.uid, self.id, self.ts, is_orig, data, self.out);
         }
     }
 
     fn gap(&mut self, is_orig: bool, len: u64) {
         if !self.dissectors.active.is_empty() {
-            self.dissectors.gap(self.uid, self.id, self.ts, is_orig, len, self.out);
+            self.dissectors
+                .gap(self.uid, self.id, self.ts, is_orig, len, self.out);
         }
     }
 }
@@ -236,14 +262,18 @@ impl ConnTable {
         match t.kind {
             TimerKind::Attempt => {
                 let Some(tcp) = conn.tcp.as_ref() else { return };
-                if matches!(tcp.orig().state, EndpointState::SynSent | EndpointState::SynAckSent)
-                    && tcp.resp().state == EndpointState::Inactive
+                if matches!(
+                    tcp.orig().state,
+                    EndpointState::SynSent | EndpointState::SynAckSent
+                ) && tcp.resp().state == EndpointState::Inactive
                 {
                     self.remove(t.slot, out);
                 }
             }
             TimerKind::Inactivity => {
-                let Some(timeout) = conn.inactivity else { return };
+                let Some(timeout) = conn.inactivity else {
+                    return;
+                };
                 let due = conn.last.saturating_add(timeout);
                 if due <= t.at {
                     self.remove(t.slot, out);
@@ -253,6 +283,22 @@ impl ConnTable {
                 }
             }
             TimerKind::Delete => self.remove(t.slot, out),
+            TimerKind::DnsSession => {
+                let timeout = self.config.dns_session_timeout;
+                // Zeek allows one second of slack when checking.
+                if t.at.saturating_sub(conn.last).0 >= timeout.0 - 1_000_000 {
+                    self.remove(t.slot, out);
+                } else {
+                    let (serial, epoch) = (conn.serial, conn.epoch);
+                    self.push_timer(
+                        t.at.saturating_add(timeout),
+                        serial,
+                        epoch,
+                        t.slot,
+                        TimerKind::DnsSession,
+                    );
+                }
+            }
         }
     }
 
@@ -283,7 +329,8 @@ impl ConnTable {
     }
 
     fn is_tcp_reuse(&self, slot: u32, d: &Decoded) -> bool {
-        let (Some(Some(conn)), L4::Tcp { flags, seq, .. }) = (self.slots.get(slot as usize), d.l4) else {
+        let (Some(Some(conn)), L4::Tcp { flags, seq, .. }) = (self.slots.get(slot as usize), d.l4)
+        else {
             return false;
         };
         let Some(tcp) = conn.tcp.as_ref() else {
@@ -302,12 +349,15 @@ impl ConnTable {
                 let partial = !flags.syn() || flags.ack();
                 partial
                     && likely_server_port(d.src_port)
-                    && (!likely_server_port(d.dst_port) || (!flags.syn() && d.src_port < d.dst_port))
+                    && (!likely_server_port(d.dst_port)
+                        || (!flags.syn() && d.src_port < d.dst_port))
             }
             // A reply to broadcast or multicast keeps its direction: there is no server
             // on the other side to turn into the originator.
             L4::Udp => {
-                likely_server_port(d.src_port) && !likely_server_port(d.dst_port) && !is_group_address(d.dst)
+                likely_server_port(d.src_port)
+                    && !likely_server_port(d.dst_port)
+                    && !is_group_address(d.dst)
             }
             _ => false,
         };
@@ -361,7 +411,10 @@ impl ConnTable {
             ip_bytes: [0; 2],
             payload: [0; 2],
             tcp: (proto == Transport::Tcp).then(|| {
-                Box::new(TcpState::new(self.config.dissect, self.config.max_reassembly_per_direction))
+                Box::new(TcpState::new(
+                    self.config.dissect,
+                    self.config.max_reassembly_per_direction,
+                ))
             }),
             dissectors: Dissectors {
                 attached: !self.config.dissect,
@@ -383,7 +436,17 @@ impl ConnTable {
         self.index.insert(key, slot);
         self.stats.connections += 1;
         if let Some(timeout) = inactivity {
-            self.push_timer(ts.saturating_add(timeout), serial, 0, slot, TimerKind::Inactivity);
+            self.push_timer(
+                ts.saturating_add(timeout),
+                serial,
+                0,
+                slot,
+                TimerKind::Inactivity,
+            );
+        }
+        if proto == Transport::Udp && self.config.dissect && DNS_UDP_PORTS.contains(&resp_p) {
+            let at = ts.saturating_add(self.config.dns_session_timeout);
+            self.push_timer(at, serial, 0, slot, TimerKind::DnsSession);
         }
         slot
     }
@@ -403,7 +466,14 @@ impl ConnTable {
         }
     }
 
-    fn update(&mut self, slot: u32, ts: Timestamp, d: &Decoded, bytes: &[u8], out: &mut Vec<Record>) {
+    fn update(
+        &mut self,
+        slot: u32,
+        ts: Timestamp,
+        d: &Decoded,
+        bytes: &[u8],
+        out: &mut Vec<Record>,
+    ) {
         let config_close = self.config.tcp_close_delay;
         let config_attempt = self.config.tcp_attempt_delay;
         let config_tcp_inactivity = self.config.tcp_inactivity;
@@ -463,14 +533,18 @@ impl ConnTable {
                 }
                 if actions.inactivity_timer && conn.inactivity.is_none() {
                     conn.inactivity = Some(config_tcp_inactivity);
-                    new_timers[1] = Some((conn.last.saturating_add(config_tcp_inactivity), TimerKind::Inactivity));
+                    new_timers[1] = Some((
+                        conn.last.saturating_add(config_tcp_inactivity),
+                        TimerKind::Inactivity,
+                    ));
                 }
                 if actions.closed == Some(Close::Complete) {
                     // Zeek cancels the connection's other timers and deletes it after
                     // `tcp_close_delay`.
                     conn.epoch += 1;
                     new_timers = [None; 3];
-                    new_timers[2] = Some((conn.last.saturating_add(config_close), TimerKind::Delete));
+                    new_timers[2] =
+                        Some((conn.last.saturating_add(config_close), TimerKind::Delete));
                 }
             }
             L4::Udp | L4::Icmp { .. } | L4::Other => {
@@ -480,7 +554,8 @@ impl ConnTable {
                     conn.history.check(is_orig, mask::DATA, b'D');
                 }
                 if !payload.is_empty() && !conn.dissectors.active.is_empty() {
-                    conn.dissectors.deliver(conn.uid, &conn.id, ts, is_orig, payload, out);
+                    conn.dissectors
+                        .deliver(conn.uid, &conn.id, ts, is_orig, payload, out);
                 }
             }
         }

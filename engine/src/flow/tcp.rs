@@ -115,7 +115,11 @@ impl Endpoint {
 
     /// Bytes sent, from sequence numbers (Zeek's `TCP_Endpoint::Size`).
     pub fn size(&self, peer_state: EndpointState) -> u64 {
-        if self.prev_state == S::SynSent && self.state == S::Reset && peer_state == S::Inactive && !self.no_data_acked() {
+        if self.prev_state == S::SynSent
+            && self.state == S::Reset
+            && peer_state == S::Inactive
+            && !self.no_data_acked()
+        {
             return 0;
         }
         let last = Self::full(self.last_seq, self.seq_wraps);
@@ -210,7 +214,10 @@ fn idx(is_orig: bool) -> usize {
 impl TcpState {
     pub fn new(keep_data: bool, max_buffered: usize) -> Self {
         TcpState {
-            ep: [Endpoint::new(keep_data, max_buffered), Endpoint::new(keep_data, max_buffered)],
+            ep: [
+                Endpoint::new(keep_data, max_buffered),
+                Endpoint::new(keep_data, max_buffered),
+            ],
             is_partial: false,
             first_packet_seen: [false; 2],
             missed_bytes: 0,
@@ -261,7 +268,11 @@ impl TcpState {
             if seq == conn_orig.start_seq {
                 return false;
             }
-            if !flags.ack() && conn_orig.state == S::SynAckSent && self.ep[1].state == S::Inactive && seq == self.ep[1].start_seq {
+            if !flags.ack()
+                && conn_orig.state == S::SynAckSent
+                && self.ep[1].state == S::Inactive
+                && seq == self.ep[1].start_seq
+            {
                 return false;
             }
         }
@@ -314,7 +325,11 @@ impl TcpState {
 
         // A zero window is interesting unless it comes with or after a reset, or after
         // the peer finished sending.
-        if seg.window == 0 && !flags.rst() && self.ep[p].state != S::Closed && self.ep[i].state != S::Reset {
+        if seg.window == 0
+            && !flags.rst()
+            && self.ep[p].state != S::Closed
+            && self.ep[i].state != S::Reset
+        {
             let e = &mut self.ep[i];
             history.scaled(is_orig, b'W', &mut e.win0_cnt, &mut e.win0_thresh);
         }
@@ -336,7 +351,8 @@ impl TcpState {
             } else {
                 let mut ack_underflow = false;
                 let peer = &self.ep[p];
-                rel_ack = peer.relative_seq(seg.ack, peer.ack_seq, peer.ack_wraps, &mut ack_underflow);
+                rel_ack =
+                    peer.relative_seq(seg.ack, peer.ack_seq, peer.ack_wraps, &mut ack_underflow);
                 if ack_underflow {
                     rel_ack = 0;
                 } else if !flags.rst() {
@@ -352,14 +368,27 @@ impl TcpState {
 
         let delta_last = self.update_last_seq(i, is_orig, one_past, flags, len, history);
 
-        let (do_close, gen_event) = self.update_state_machine(i, is_orig, base_seq, seg.ack, len, delta_last, flags, &mut actions);
+        let (do_close, gen_event) = self.update_state_machine(
+            i,
+            is_orig,
+            base_seq,
+            seg.ack,
+            len,
+            delta_last,
+            flags,
+            &mut actions,
+        );
         let _ = gen_event;
 
         if flags.ack() {
             self.ack_received(p, rel_ack, history, sink);
         }
 
-        let rel_data_seq = if flags.syn() { rel_seq.wrapping_add(1) } else { rel_seq };
+        let rel_data_seq = if flags.syn() {
+            rel_seq.wrapping_add(1)
+        } else {
+            rel_seq
+        };
         if len > 0 && !flags.rst() && !underflow {
             self.data_sent(i, rel_data_seq, seg.payload, sink);
         }
@@ -405,7 +434,15 @@ impl TcpState {
         }
     }
 
-    fn update_history(&mut self, i: usize, is_orig: bool, flags: TcpFlags, rel_seq: u64, len: u32, h: &mut History) {
+    fn update_history(
+        &mut self,
+        i: usize,
+        is_orig: bool,
+        flags: TcpFlags,
+        rel_seq: u64,
+        len: u32,
+        h: &mut History,
+    ) {
         let bits = u8::from(flags.syn()) + u8::from(flags.fin()) + u8::from(flags.rst());
         let e = &mut self.ep[i];
         if bits > 1 {
@@ -442,10 +479,20 @@ impl TcpState {
         }
     }
 
-    fn update_last_seq(&mut self, i: usize, is_orig: bool, last_seq: u32, flags: TcpFlags, len: u32, h: &mut History) -> i32 {
+    fn update_last_seq(
+        &mut self,
+        i: usize,
+        is_orig: bool,
+        last_seq: u32,
+        flags: TcpFlags,
+        len: u32,
+        h: &mut History,
+    ) -> i32 {
         let e = &mut self.ep[i];
         let delta_last = seq_delta(last_seq, e.last_seq);
-        if (flags.syn() || flags.rst()) && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last) {
+        if (flags.syn() || flags.rst())
+            && !(-TOO_LARGE_SEQ_DELTA..=TOO_LARGE_SEQ_DELTA).contains(&delta_last)
+        {
             // Not trusted.
         } else if flags.fin() && e.last_seq == e.start_seq.wrapping_add(1) {
             e.update_last_seq_value(last_seq);
@@ -478,11 +525,18 @@ impl TcpState {
             S::Inactive => {
                 if flags.syn() {
                     if is_orig {
-                        let st = if flags.ack() { S::SynAckSent } else { S::SynSent };
+                        let st = if flags.ack() {
+                            S::SynAckSent
+                        } else {
+                            S::SynSent
+                        };
                         self.set_state(i, st, actions);
                         actions.attempt_timer = true;
                     } else {
-                        if !flags.ack() && self.ep[p].state == S::SynAckSent && base_seq == self.ep[i].start_seq {
+                        if !flags.ack()
+                            && self.ep[p].state == S::SynAckSent
+                            && base_seq == self.ep[i].start_seq
+                        {
                             // SYN and SYN-ACK seen in reverse order: swap roles and
                             // treat the connection as established.
                             actions.flip_roles = true;
@@ -530,7 +584,11 @@ impl TcpState {
                 }
             }
             S::Established | S::Partial => {
-                if flags.syn() && self.ep[i].state == S::Partial && self.ep[p].state == S::Inactive && !flags.ack() {
+                if flags.syn()
+                    && self.ep[i].state == S::Partial
+                    && self.ep[p].state == S::Inactive
+                    && !flags.ack()
+                {
                     self.set_state(i, S::SynSent, actions);
                 }
                 if flags.fin() && !flags.rst() {
@@ -562,14 +620,22 @@ impl TcpState {
         (do_close, gen_event)
     }
 
-    fn ack_received(&mut self, p: usize, rel_ack: u64, history: &mut History, sink: &mut dyn StreamSink) {
+    fn ack_received(
+        &mut self,
+        p: usize,
+        rel_ack: u64,
+        history: &mut History,
+        sink: &mut dyn StreamSink,
+    ) {
         let is_orig = p == 0;
         let (a, b) = (&self.ep[p], &self.ep[1 - p]);
         let mut seq = rel_ack;
         if a.fin_cnt > 0 && seq >= a.fin_seq {
             seq = a.fin_seq.saturating_sub(1);
         }
-        let clean = |e: &Endpoint| e.state == S::Established || (e.state == S::Closed && e.prev_state == S::Established);
+        let clean = |e: &Endpoint| {
+            e.state == S::Established || (e.state == S::Closed && e.prev_state == S::Established)
+        };
         let report = clean(a) && clean(b);
         let suppress_initial = self.is_partial;
         let e = &mut self.ep[p];
@@ -617,7 +683,8 @@ impl TcpState {
             return None;
         }
         self.ep[i].did_close = true;
-        let complete = self.ep[i].state == S::Reset || self.ep[p].did_close || self.ep[p].state == S::Inactive;
+        let complete =
+            self.ep[i].state == S::Reset || self.ep[p].did_close || self.ep[p].state == S::Inactive;
         Some(if complete {
             Close::Complete
         } else if self.ep[i].prev_state == S::Inactive {

@@ -1,0 +1,246 @@
+//! Helpers shared by the integration tests: run the pipeline on a capture, render logs
+//! in memory, and compare them with Zeek's own logs field by field.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use dissectors::zeek::{LogFormat, LogSet};
+use dissectors::Record;
+use engine::pipeline::{run_file, PipelineConfig};
+
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+#[derive(Clone, Default)]
+struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders records as Zeek logs, returning log path -> file text.
+pub fn render(records: &[Record], format: LogFormat) -> BTreeMap<String, String> {
+    let files: Arc<Mutex<BTreeMap<String, SharedBuf>>> = Arc::default();
+    let sink_files = files.clone();
+    let mut logs = LogSet::new(
+        format,
+        Box::new(move |name| {
+            let buf = SharedBuf::default();
+            sink_files
+                .lock()
+                .expect("lock")
+                .insert(name.to_string(), buf.clone());
+            Ok(Box::new(buf) as Box<dyn Write + Send>)
+        }),
+    );
+    for r in records {
+        r.write_to(&mut logs).expect("write");
+    }
+    logs.close().expect("close");
+    let files = files.lock().expect("lock");
+    files
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                String::from_utf8_lossy(&v.0.lock().expect("lock")).into_owned(),
+            )
+        })
+        .collect()
+}
+
+pub fn run(pcap: &Path, workers: usize, dissect: bool) -> Vec<Record> {
+    let mut config = PipelineConfig {
+        workers,
+        ..PipelineConfig::default()
+    };
+    config.tracker.dissect = dissect;
+    run_file(pcap, &config).expect("run").0
+}
+
+/// One row of a Zeek TSV log, by field name; unset (`-`) fields are absent.
+pub type Row = BTreeMap<String, String>;
+
+pub fn parse_tsv(text: &str) -> Vec<Row> {
+    let mut fields: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("#fields\t") {
+            fields = rest.split('\t').map(str::to_string).collect();
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let row = fields
+            .iter()
+            .zip(line.split('\t'))
+            .filter(|(_, v)| *v != "-")
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        rows.push(row);
+    }
+    rows
+}
+
+/// Fields holding per-run identifiers: compared through a one-to-one renaming instead.
+const ID_FIELDS: &[&str] = &[
+    "uid",
+    "uids",
+    "fuid",
+    "fuids",
+    "conn_uids",
+    "orig_fuids",
+    "resp_fuids",
+    "tunnel_parents",
+    "id",
+];
+
+const PAIR_FIELDS: &[&str] = &[
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "trans_id",
+    "query",
+    "trans_depth",
+];
+
+#[derive(Debug, Default)]
+pub struct Agreement {
+    pub expected: usize,
+    pub actual: usize,
+    pub matched: usize,
+    pub exact: usize,
+    pub fields_total: usize,
+    pub fields_equal: usize,
+    /// field -> (equal, total), only fields with a disagreement.
+    pub disagreements: BTreeMap<String, (usize, usize)>,
+    /// Examples of disagreeing values: (field, expected, actual).
+    pub examples: Vec<(String, String, String)>,
+    pub uid_bijection_ok: bool,
+}
+
+impl Agreement {
+    pub fn percent(&self) -> f64 {
+        if self.fields_total == 0 {
+            100.0
+        } else {
+            100.0 * self.fields_equal as f64 / self.fields_total as f64
+        }
+    }
+
+    pub fn is_exact(&self) -> bool {
+        self.expected == self.matched
+            && self.exact == self.expected
+            && self.uid_bijection_ok
+            && self.actual == self.expected
+    }
+}
+
+/// Compares our log with Zeek's: rows paired by connection id (and protocol keys),
+/// in order; Zeek's masked `ts` and the id fields are not compared directly, but uids
+/// must map one-to-one.
+pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
+    let key = |r: &Row| -> Vec<String> {
+        PAIR_FIELDS
+            .iter()
+            .map(|f| r.get(*f).cloned().unwrap_or_default())
+            .collect()
+    };
+    let mut pool: HashMap<Vec<String>, Vec<&Row>> = HashMap::new();
+    for r in actual {
+        pool.entry(key(r)).or_default().push(r);
+    }
+    for v in pool.values_mut() {
+        v.reverse();
+    }
+    let mut a = Agreement {
+        expected: expected.len(),
+        actual: actual.len(),
+        uid_bijection_ok: true,
+        ..Agreement::default()
+    };
+    let mut ours_to_theirs: HashMap<String, String> = HashMap::new();
+    let mut theirs_to_ours: HashMap<String, String> = HashMap::new();
+    for e in expected {
+        let candidate = pool.get_mut(&key(e)).and_then(Vec::pop);
+        let compared: Vec<&String> = e
+            .keys()
+            .filter(|f| {
+                !ignore.contains(&f.as_str()) && !ID_FIELDS.contains(&f.as_str()) && *f != "ts"
+            })
+            .collect();
+        let Some(got) = candidate else {
+            a.fields_total += compared.len();
+            for f in compared {
+                let entry = a.disagreements.entry(f.clone()).or_default();
+                entry.1 += 1;
+            }
+            continue;
+        };
+        a.matched += 1;
+        let mut all = true;
+        let mut names: Vec<&String> = compared.clone();
+        for f in got.keys() {
+            if !e.contains_key(f)
+                && !ignore.contains(&f.as_str())
+                && !ID_FIELDS.contains(&f.as_str())
+                && f != "ts"
+                && !names.contains(&f)
+            {
+                names.push(f);
+            }
+        }
+        for f in names {
+            a.fields_total += 1;
+            let (ev, gv) = (e.get(f), got.get(f));
+            let entry = a.disagreements.entry(f.clone()).or_default();
+            entry.1 += 1;
+            if ev == gv {
+                a.fields_equal += 1;
+                entry.0 += 1;
+            } else {
+                all = false;
+                if a.examples.len() < 20 {
+                    a.examples.push((
+                        f.clone(),
+                        ev.cloned().unwrap_or("-".into()),
+                        gv.cloned().unwrap_or("-".into()),
+                    ));
+                }
+            }
+        }
+        if let (Some(eu), Some(gu)) = (e.get("uid"), got.get("uid")) {
+            let fwd = ours_to_theirs
+                .entry(gu.clone())
+                .or_insert_with(|| eu.clone());
+            let back = theirs_to_ours
+                .entry(eu.clone())
+                .or_insert_with(|| gu.clone());
+            if fwd != eu || back != gu {
+                a.uid_bijection_ok = false;
+            }
+        }
+        if all {
+            a.exact += 1;
+        }
+    }
+    a.disagreements.retain(|_, (eq, tot)| eq != tot);
+    a
+}
