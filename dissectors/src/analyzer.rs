@@ -67,6 +67,15 @@ pub trait Dissector: Send {
     /// Service name as it appears in conn.log (`dns`, `http`, `ssl`, `ssh`, `dhcp`).
     fn service(&self) -> &'static str;
 
+    /// Asked before the first bytes are delivered: true when they show that the engine's
+    /// choice of originator is backwards (e.g. Zeek's DNS analyzer flips a connection whose
+    /// first message is a reply sent by the originator). The engine then swaps the roles
+    /// and delivers the bytes as coming from the other side.
+    fn roles_reversed(&self, id: &ConnId, is_orig: bool, data: &[u8]) -> bool {
+        let _ = (id, is_orig, data);
+        false
+    }
+
     /// Bytes from one direction, in order: the next piece of a TCP stream, or one whole
     /// UDP datagram. Must never panic, whatever the bytes.
     fn deliver(&mut self, cx: &mut Context<'_>, is_orig: bool, data: &[u8]);

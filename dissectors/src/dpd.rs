@@ -9,7 +9,13 @@ use crate::conn::ConnId;
 pub type Candidate = fn(&ConnId) -> Option<Box<dyn Dissector>>;
 
 /// Every protocol the project dissects.
-pub const CANDIDATES: &[Candidate] = &[crate::dns::candidate];
+pub const CANDIDATES: &[Candidate] = &[
+    crate::dns::candidate,
+    crate::dhcp::candidate,
+    crate::ssh::candidate,
+    crate::http::candidate,
+    crate::ssl::candidate,
+];
 
 /// Dissectors to attach to a new connection.
 pub fn dissectors_for(id: &ConnId) -> Vec<Box<dyn Dissector>> {

@@ -3,11 +3,19 @@
 
 pub mod analyzer;
 pub mod conn;
+pub mod dhcp;
 pub mod dns;
 pub mod dpd;
+pub mod files;
+pub mod http;
+pub mod output;
 pub mod record;
+pub mod software;
+pub mod ssh;
+pub mod ssl;
 pub mod time;
 pub mod uid;
+pub mod x509;
 pub mod zeek;
 
 pub use analyzer::{Context, Dissector, Verdict};

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
+use dissectors::output::OutputStage;
 use dissectors::{Record, Timestamp};
 
 use crate::capture::{CaptureError, PcapFile, RawPacket};
@@ -239,7 +240,15 @@ pub fn run_file(
             .cmp(&b.ts())
             .then_with(|| record_tiebreak(a).cmp(&record_tiebreak(b)))
     });
-    Ok((records, reader.stats))
+    let mut stage = OutputStage::new();
+    let mut written = Vec::with_capacity(records.len());
+    for r in records {
+        stage.push(r, &mut written);
+    }
+    stage.finish(&mut written);
+    // Aggregated records (a DHCP transaction, say) carry the time they began.
+    written.sort_by_key(Record::ts);
+    Ok((written, reader.stats))
 }
 
 fn next_batch<'a>(recycle: &Receiver<Vec<Job<'a>>>, cap: usize) -> Vec<Job<'a>> {
@@ -270,7 +279,11 @@ fn worker<'a>(
 fn record_tiebreak(r: &Record) -> (u8, u128) {
     match r {
         Record::Conn(c) => (0, c.uid.bits),
-        #[allow(unreachable_patterns)]
-        _ => (1, 0),
+        Record::Dns(d) => (1, d.uid.bits),
+        Record::Http(h) => (2, h.uid.bits),
+        Record::Ssl(s) => (3, s.uid.bits),
+        Record::Ssh(s) => (4, s.uid.bits),
+        Record::Files(_) | Record::X509(_) | Record::Software(_) => (5, 0),
+        Record::SoftwareFound(_) | Record::Dhcp(_) | Record::DhcpMessage(_) => (6, 0),
     }
 }

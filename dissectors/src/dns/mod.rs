@@ -25,8 +25,8 @@ use crate::time::{Interval, Timestamp};
 use crate::uid::Uid;
 use crate::zeek::{escape_bytes_lossy, field, Field, FieldType as T, Row, ZeekRecord};
 
-pub use parser::{Header, RData};
 use parser::{decode_netbios_name, Reader, Rr, MAX_QUERIES};
+pub use parser::{Header, RData};
 
 /// Ports Zeek's DNS analyzer is registered for (`DNS::ports`): 53 (UDP and TCP), 137
 /// (NetBIOS name service), 5353 (mDNS) and 5355 (LLMNR) over UDP.
@@ -187,7 +187,11 @@ impl ZeekRecord for DnsRecord {
         row.count(self.qtype.map(u64::from));
         row.str(self.qtype_name().as_deref());
         row.count(self.rcode.map(u64::from));
-        row.str(self.rcode.map(|r| consts::rcode_name(u16::from(r))).as_deref());
+        row.str(
+            self.rcode
+                .map(|r| consts::rcode_name(u16::from(r)))
+                .as_deref(),
+        );
         row.bool(Some(self.aa));
         row.bool(Some(self.tc));
         row.bool(Some(self.rd));
@@ -198,10 +202,11 @@ impl ZeekRecord for DnsRecord {
             .as_ref()
             .map(|a| a.iter().map(|x| x.data.render()).collect());
         row.strings(rendered.as_ref().map(|v| v.iter().map(String::as_str)));
-        let ttls: Option<Vec<Interval>> = self
-            .answers
-            .as_ref()
-            .map(|a| a.iter().map(|x| Interval::from_secs(i64::from(x.ttl))).collect());
+        let ttls: Option<Vec<Interval>> = self.answers.as_ref().map(|a| {
+            a.iter()
+                .map(|x| Interval::from_secs(i64::from(x.ttl)))
+                .collect()
+        });
         row.intervals(ttls.as_deref());
         row.bool(Some(self.rejected));
         row.count(self.opcode.map(u64::from));
@@ -255,14 +260,12 @@ struct TcpStream {
 ///
 /// Role flip: Zeek's DNS analyzer flips the connection's roles when the first DNS
 /// message it parses is a reply (QR=1) that came from the originator, unless the
-/// responder address is multicast. This dissector applies the rule to its own rows
-/// (their `id` is swapped); the engine must apply the same rule to conn.log, before or
-/// independently of this dissector (if the engine flips first and then delivers the
-/// reply as coming from the responder, the dissector sees nothing to flip).
+/// responder address is multicast. The dissector reports this through
+/// `Dissector::roles_reversed`, and the engine swaps the connection before delivering,
+/// so conn.log and dns.log agree on who is the originator.
 #[derive(Debug, Default)]
 pub struct DnsDissector {
     first_message: bool,
-    flipped: bool,
     confirmed: bool,
     slots: Vec<Option<Slot>>,
     free: Vec<usize>,
@@ -282,20 +285,9 @@ impl DnsDissector {
         }
     }
 
-    /// The connection id as Zeek sees it after a possible role flip.
+    /// The connection id of the rows.
     fn conn_id(&self, cx: &Context<'_>) -> ConnId {
-        let id = *cx.id;
-        if self.flipped {
-            ConnId {
-                orig_h: id.resp_h,
-                orig_p: id.resp_p,
-                resp_h: id.orig_h,
-                resp_p: id.orig_p,
-                proto: id.proto,
-            }
-        } else {
-            id
-        }
+        *cx.id
     }
 
     fn slot(&mut self, idx: usize) -> Option<&mut Slot> {
@@ -439,9 +431,13 @@ impl DnsDissector {
                 }
             }
         } else {
-            let fast = self
-                .pending_query
-                .filter(|&p| self.slots.get(p).and_then(Option::as_ref).map(|s| s.rec.trans_id) == Some(id));
+            let fast = self.pending_query.filter(|&p| {
+                self.slots
+                    .get(p)
+                    .and_then(Option::as_ref)
+                    .map(|s| s.rec.trans_id)
+                    == Some(id)
+            });
             if let Some(p) = fast {
                 self.pending_query = None;
                 if let Some(s) = self.slot(p) {
@@ -500,7 +496,11 @@ impl DnsDissector {
         } else {
             Vec::new()
         };
-        let name = if decoded.is_empty() { &q.name } else { &decoded };
+        let name = if decoded.is_empty() {
+            &q.name
+        } else {
+            &decoded
+        };
         rec.query = Some(escape_bytes_lossy(name));
     }
 
@@ -558,10 +558,7 @@ impl DnsDissector {
         let Some(hdr) = Header::parse(data) else {
             return;
         };
-        if self.first_message && hdr.qr && from_orig == Some(true) && !cx.id.resp_h.is_multicast()
-        {
-            self.flipped = true;
-        }
+        let _ = from_orig;
         self.first_message = false;
 
         let id = self.conn_id(cx);
@@ -679,6 +676,19 @@ impl Dissector for DnsDissector {
         "dns"
     }
 
+    fn roles_reversed(&self, id: &ConnId, is_orig: bool, data: &[u8]) -> bool {
+        if !self.first_message || !is_orig || id.resp_h.is_multicast() {
+            return false;
+        }
+        // Over TCP the message follows its two-byte length.
+        let message = if id.proto == Transport::Tcp {
+            data.get(2..)
+        } else {
+            Some(data)
+        };
+        message.and_then(Header::parse).is_some_and(|h| h.qr)
+    }
+
     fn deliver(&mut self, cx: &mut Context<'_>, is_orig: bool, data: &[u8]) {
         if cx.id.proto == Transport::Tcp {
             self.deliver_tcp(cx, is_orig, data);
@@ -714,4 +724,4 @@ impl Dissector for DnsDissector {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

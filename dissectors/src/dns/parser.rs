@@ -80,7 +80,12 @@ pub enum RData {
         minimum: u32,
     },
     /// SRV; rendered as the target.
-    Srv { priority: u16, weight: u16, port: u16, target: String },
+    Srv {
+        priority: u16,
+        weight: u16,
+        port: u16,
+        target: String,
+    },
     /// TXT character-strings (raw bytes); rendered `TXT <len> <string>` joined by spaces.
     Txt(Vec<Vec<u8>>),
     /// SPF character-strings; rendered `SPF <len> <string>` joined by spaces.

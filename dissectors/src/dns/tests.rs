@@ -72,9 +72,16 @@ pub(crate) fn run(
             Some(i) => i,
             None => {
                 let (mut o, mut r) = (p.src, p.dst);
+                // Zeek leaves flows to broadcast/multicast addresses as they are (the
+                // DHCP NAK to 255.255.255.255:68 in dhcp-all-msg-types).
+                let group = match r.0 {
+                    IpAddrT::V4(a) => a.is_broadcast() || a.is_multicast(),
+                    IpAddrT::V6(a) => a.is_multicast(),
+                };
                 if p.proto == Transport::Udp
                     && SERVER_PORTS.contains(&o.1)
                     && !SERVER_PORTS.contains(&r.1)
+                    && !group
                 {
                     std::mem::swap(&mut o, &mut r);
                 }
@@ -96,7 +103,15 @@ pub(crate) fn run(
         };
         let c = &mut conns[idx];
         c.last = p.ts;
-        let is_orig = (c.id.orig_h, c.id.orig_p) == p.src;
+        let mut is_orig = (c.id.orig_h, c.id.orig_p) == p.src;
+        if c.d
+            .as_ref()
+            .is_some_and(|d| d.roles_reversed(&c.id, is_orig, &p.data))
+        {
+            std::mem::swap(&mut c.id.orig_h, &mut c.id.resp_h);
+            std::mem::swap(&mut c.id.orig_p, &mut c.id.resp_p);
+            is_orig = !is_orig;
+        }
         if let Some(d) = c.d.as_mut() {
             let mut cx = Context::new(c.uid, &c.id, Timestamp(p.ts), &mut out);
             d.deliver(&mut cx, is_orig, &p.data);
@@ -265,7 +280,9 @@ fn txt_multiple_strings() {
 #[test]
 fn typed_answers_are_kept() {
     let recs = run(
-        &load(include_str!("../../tests/fixtures/dns/wikipedia-default.txt")),
+        &load(include_str!(
+            "../../tests/fixtures/dns/wikipedia-default.txt"
+        )),
         candidate,
     );
     let a = recs
@@ -326,20 +343,60 @@ fn interleaved_queries_pair_by_transaction_id() {
     let id = udp_id();
     let mut d = DnsDissector::new();
     let mut out = Vec::new();
-    feed(&mut d, &id, &mut out, 1_000, true, &msg(1, 0x0100, [1, 0, 0, 0], Q_EXAMPLE));
-    feed(&mut d, &id, &mut out, 2_000, true, &msg(2, 0x0100, [1, 0, 0, 0], Q_EXAMPLE));
-    feed(&mut d, &id, &mut out, 3_000, true, &msg(3, 0x0100, [1, 0, 0, 0], Q_EXAMPLE));
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        1_000,
+        true,
+        &msg(1, 0x0100, [1, 0, 0, 0], Q_EXAMPLE),
+    );
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        2_000,
+        true,
+        &msg(2, 0x0100, [1, 0, 0, 0], Q_EXAMPLE),
+    );
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        3_000,
+        true,
+        &msg(3, 0x0100, [1, 0, 0, 0], Q_EXAMPLE),
+    );
     let mut answer = Q_EXAMPLE.to_vec();
     answer.extend_from_slice(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x01\x02\x03\x04");
-    feed(&mut d, &id, &mut out, 5_000, false, &msg(2, 0x8180, [1, 1, 0, 0], &answer));
-    feed(&mut d, &id, &mut out, 9_000, false, &msg(3, 0x8183, [1, 0, 0, 0], Q_EXAMPLE));
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        5_000,
+        false,
+        &msg(2, 0x8180, [1, 1, 0, 0], &answer),
+    );
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        9_000,
+        false,
+        &msg(3, 0x8183, [1, 0, 0, 0], Q_EXAMPLE),
+    );
     assert_eq!(out.len(), 2);
     let Record::Dns(two) = &out[0] else { panic!() };
     assert_eq!(two.trans_id, 2);
     assert_eq!(two.rtt, Some(Interval(3_000)));
     assert_eq!(two.answers.as_ref().unwrap()[0].data.render(), "1.2.3.4");
-    let Record::Dns(three) = &out[1] else { panic!() };
-    assert_eq!((three.trans_id, three.rcode, three.rejected), (3, Some(3), true));
+    let Record::Dns(three) = &out[1] else {
+        panic!()
+    };
+    assert_eq!(
+        (three.trans_id, three.rcode, three.rejected),
+        (3, Some(3), true)
+    );
     finish(&mut d, &id, &mut out);
     assert_eq!(out.len(), 3);
     let Record::Dns(one) = &out[2] else { panic!() };
@@ -354,7 +411,14 @@ fn reply_without_query_is_written_at_finish() {
     let mut out = Vec::new();
     let mut answer = Q_EXAMPLE.to_vec();
     answer.extend_from_slice(b"\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x04\x03a,b");
-    feed(&mut d, &id, &mut out, 7, false, &msg(9, 0x8180, [1, 1, 0, 0], &answer));
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        7,
+        false,
+        &msg(9, 0x8180, [1, 1, 0, 0], &answer),
+    );
     assert!(out.is_empty());
     finish(&mut d, &id, &mut out);
     let rows = dns_rows(&out);
@@ -375,11 +439,35 @@ fn unknown_and_dnssec_types_render_like_zeek() {
     // type 99 (SPF) one string, type 4660 (unknown), DS.
     body.extend_from_slice(b"\xc0\x0c\x00\x63\x00\x01\x00\x00\x00\x01\x00\x03\x02hi");
     body.extend_from_slice(b"\xc0\x0c\x12\x34\x00\x01\x00\x00\x00\x02\x00\x02\xab\xcd");
-    body.extend_from_slice(b"\xc0\x0c\x00\x2b\x00\x01\x00\x00\x00\x03\x00\x06\x01\x02\x08\x02\xff\xff");
-    feed(&mut d, &id, &mut out, 1, true, &msg(5, 0x0100, [1, 0, 0, 0], Q_EXAMPLE));
-    feed(&mut d, &id, &mut out, 2, false, &msg(5, 0x8580, [1, 3, 0, 0], &body));
-    let Some(Record::Dns(r)) = out.first() else { panic!() };
-    let rendered: Vec<String> = r.answers.as_ref().unwrap().iter().map(|a| a.data.render()).collect();
+    body.extend_from_slice(
+        b"\xc0\x0c\x00\x2b\x00\x01\x00\x00\x00\x03\x00\x06\x01\x02\x08\x02\xff\xff",
+    );
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        1,
+        true,
+        &msg(5, 0x0100, [1, 0, 0, 0], Q_EXAMPLE),
+    );
+    feed(
+        &mut d,
+        &id,
+        &mut out,
+        2,
+        false,
+        &msg(5, 0x8580, [1, 3, 0, 0], &body),
+    );
+    let Some(Record::Dns(r)) = out.first() else {
+        panic!()
+    };
+    let rendered: Vec<String> = r
+        .answers
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|a| a.data.render())
+        .collect();
     assert_eq!(rendered, ["SPF 2 hi", "<unknown type=4660>", "DS 8 2"]);
     assert!(r.aa && r.ra && r.rd);
 }

@@ -14,61 +14,260 @@ struct Sig {
 
 const SIGS: &[Sig] = &[
     // general.sig
-    Sig { mime: "text/plain", strength: -20, test: plaintext },
-    Sig { mime: "text/json", strength: 1, test: json_object },
-    Sig { mime: "text/json", strength: 1, test: json_array },
-    Sig { mime: "text/json", strength: 0, test: json_empty },
-    Sig { mime: "application/xml", strength: 10, test: xml_decl },
-    Sig { mime: "text/html", strength: 100, test: xhtml },
-    Sig { mime: "text/html", strength: 49, test: html_doctype },
-    Sig { mime: "text/html", strength: 20, test: html_tag },
-    Sig { mime: "text/rss", strength: 90, test: rss },
-    Sig { mime: "application/javascript", strength: 60, test: javascript },
-    Sig { mime: "text/x-php", strength: 40, test: php_tag },
-    Sig { mime: "text/x-shellscript", strength: 250, test: shebang_shell },
-    Sig { mime: "text/x-perl", strength: 60, test: shebang_perl },
-    Sig { mime: "text/x-python", strength: 60, test: shebang_python },
-    Sig { mime: "text/x-ruby", strength: 60, test: shebang_ruby },
-    Sig { mime: "text/x-php", strength: 60, test: shebang_php },
-    Sig { mime: "application/javascript", strength: 60, test: shebang_node },
-    Sig { mime: "application/java-archive", strength: 100, test: jar },
-    Sig { mime: "application/x-java-applet", strength: 71, test: java_class },
-    Sig { mime: "application/ocsp-request", strength: 71, test: ocsp_request },
-    Sig { mime: "application/ocsp-response", strength: 71, test: ocsp_response },
-    Sig { mime: "application/x-shockwave-flash", strength: 60, test: swf },
-    Sig { mime: "application/x-mach-o-executable", strength: 100, test: mach_o },
-    Sig { mime: "application/x-mach-o-executable", strength: 100, test: mach_o_universal },
-    Sig { mime: "application/x-pem", strength: 0, test: pem },
-    Sig { mime: "application/vnd.tcpdump.pcap", strength: 70, test: pcap },
-    Sig { mime: "application/vnd.tcpdump.pcap", strength: 100, test: pcapng },
-    // libmagic.sig
-    Sig { mime: "application/xml", strength: 185, test: xml_version },
-    Sig { mime: "application/pdf", strength: 80, test: pdf },
+    Sig {
+        mime: "text/plain",
+        strength: -20,
+        test: plaintext,
+    },
+    Sig {
+        mime: "text/json",
+        strength: 1,
+        test: json_object,
+    },
+    Sig {
+        mime: "text/json",
+        strength: 1,
+        test: json_array,
+    },
+    Sig {
+        mime: "text/json",
+        strength: 0,
+        test: json_empty,
+    },
+    Sig {
+        mime: "application/xml",
+        strength: 10,
+        test: xml_decl,
+    },
+    Sig {
+        mime: "text/html",
+        strength: 100,
+        test: xhtml,
+    },
+    Sig {
+        mime: "text/html",
+        strength: 49,
+        test: html_doctype,
+    },
+    Sig {
+        mime: "text/html",
+        strength: 20,
+        test: html_tag,
+    },
+    Sig {
+        mime: "text/rss",
+        strength: 90,
+        test: rss,
+    },
+    Sig {
+        mime: "application/javascript",
+        strength: 60,
+        test: javascript,
+    },
+    Sig {
+        mime: "text/x-php",
+        strength: 40,
+        test: php_tag,
+    },
+    Sig {
+        mime: "text/x-shellscript",
+        strength: 250,
+        test: shebang_shell,
+    },
+    Sig {
+        mime: "text/x-perl",
+        strength: 60,
+        test: shebang_perl,
+    },
+    Sig {
+        mime: "text/x-python",
+        strength: 60,
+        test: shebang_python,
+    },
+    Sig {
+        mime: "text/x-ruby",
+        strength: 60,
+        test: shebang_ruby,
+    },
+    Sig {
+        mime: "text/x-php",
+        strength: 60,
+        test: shebang_php,
+    },
+    Sig {
+        mime: "application/javascript",
+        strength: 60,
+        test: shebang_node,
+    },
+    Sig {
+        mime: "application/java-archive",
+        strength: 100,
+        test: jar,
+    },
+    Sig {
+        mime: "application/x-java-applet",
+        strength: 71,
+        test: java_class,
+    },
+    Sig {
+        mime: "application/ocsp-request",
+        strength: 71,
+        test: ocsp_request,
+    },
+    Sig {
+        mime: "application/ocsp-response",
+        strength: 71,
+        test: ocsp_response,
+    },
+    Sig {
+        mime: "application/x-shockwave-flash",
+        strength: 60,
+        test: swf,
+    },
+    Sig {
+        mime: "application/x-mach-o-executable",
+        strength: 100,
+        test: mach_o,
+    },
+    Sig {
+        mime: "application/x-mach-o-executable",
+        strength: 100,
+        test: mach_o_universal,
+    },
+    Sig {
+        mime: "application/x-pem",
+        strength: 0,
+        test: pem,
+    },
+    Sig {
+        mime: "application/vnd.tcpdump.pcap",
+        strength: 70,
+        test: pcap,
+    },
+    Sig {
+        mime: "application/vnd.tcpdump.pcap",
+        strength: 100,
+        test: pcapng,
+    },
+    // libmagic.sig (current releases keep only a subset; its `<?xml version=` rules are gone)
+    Sig {
+        mime: "application/pdf",
+        strength: 80,
+        test: pdf,
+    },
     // executable.sig
-    Sig { mime: "application/x-dosexec", strength: 51, test: pe },
-    Sig { mime: "application/x-object", strength: 50, test: elf_object },
-    Sig { mime: "application/x-executable", strength: 50, test: elf_exec },
-    Sig { mime: "application/x-sharedlib", strength: 50, test: elf_shared },
-    Sig { mime: "application/x-coredump", strength: 50, test: elf_core },
+    Sig {
+        mime: "application/x-dosexec",
+        strength: 51,
+        test: pe,
+    },
+    Sig {
+        mime: "application/x-object",
+        strength: 50,
+        test: elf_object,
+    },
+    Sig {
+        mime: "application/x-executable",
+        strength: 50,
+        test: elf_exec,
+    },
+    Sig {
+        mime: "application/x-sharedlib",
+        strength: 50,
+        test: elf_shared,
+    },
+    Sig {
+        mime: "application/x-coredump",
+        strength: 50,
+        test: elf_core,
+    },
     // image.sig
-    Sig { mime: "image/tiff", strength: 70, test: tiff },
-    Sig { mime: "image/gif", strength: 70, test: gif },
-    Sig { mime: "image/jpeg", strength: 52, test: jpeg },
-    Sig { mime: "image/x-ms-bmp", strength: 50, test: bmp },
-    Sig { mime: "image/x-icon", strength: 70, test: ico },
-    Sig { mime: "image/x-cursor", strength: 70, test: cur },
-    Sig { mime: "image/vnd.adobe.photoshop", strength: 70, test: psd },
-    Sig { mime: "image/png", strength: 110, test: png },
-    Sig { mime: "image/webp", strength: 70, test: webp },
+    Sig {
+        mime: "image/tiff",
+        strength: 70,
+        test: tiff,
+    },
+    Sig {
+        mime: "image/gif",
+        strength: 70,
+        test: gif,
+    },
+    Sig {
+        mime: "image/jpeg",
+        strength: 52,
+        test: jpeg,
+    },
+    Sig {
+        mime: "image/x-ms-bmp",
+        strength: 50,
+        test: bmp,
+    },
+    Sig {
+        mime: "image/x-icon",
+        strength: 70,
+        test: ico,
+    },
+    Sig {
+        mime: "image/x-cursor",
+        strength: 70,
+        test: cur,
+    },
+    Sig {
+        mime: "image/vnd.adobe.photoshop",
+        strength: 70,
+        test: psd,
+    },
+    Sig {
+        mime: "image/png",
+        strength: 110,
+        test: png,
+    },
+    Sig {
+        mime: "image/webp",
+        strength: 70,
+        test: webp,
+    },
     // archive.sig
-    Sig { mime: "application/zip", strength: 10, test: zip },
-    Sig { mime: "application/zip", strength: 10, test: zip_multi },
-    Sig { mime: "application/x-rar", strength: 70, test: rar },
-    Sig { mime: "application/x-gzip", strength: 100, test: gzip },
-    Sig { mime: "application/vnd.ms-cab-compressed", strength: 110, test: cab },
-    Sig { mime: "application/x-7z-compressed", strength: 50, test: seven_zip },
-    Sig { mime: "application/x-xz", strength: 90, test: xz },
-    Sig { mime: "application/x-bzip2", strength: 60, test: bzip2 },
+    Sig {
+        mime: "application/zip",
+        strength: 10,
+        test: zip,
+    },
+    Sig {
+        mime: "application/zip",
+        strength: 10,
+        test: zip_multi,
+    },
+    Sig {
+        mime: "application/x-rar",
+        strength: 70,
+        test: rar,
+    },
+    Sig {
+        mime: "application/x-gzip",
+        strength: 100,
+        test: gzip,
+    },
+    Sig {
+        mime: "application/vnd.ms-cab-compressed",
+        strength: 110,
+        test: cab,
+    },
+    Sig {
+        mime: "application/x-7z-compressed",
+        strength: 50,
+        test: seven_zip,
+    },
+    Sig {
+        mime: "application/x-xz",
+        strength: 90,
+        test: xz,
+    },
+    Sig {
+        mime: "application/x-bzip2",
+        strength: 60,
+        test: bzip2,
+    },
 ];
 
 /// The MIME type Zeek's signatures give to a file starting with `buf`, if any matches.
@@ -247,10 +446,6 @@ fn xml_decl(buf: &[u8]) -> bool {
     skip_ws_comments(skip_utf8_bom(buf)).starts_with(b"<?xml ")
 }
 
-fn xml_version(buf: &[u8]) -> bool {
-    starts(buf, b"<?xml version \"") || starts(buf, b"<?xml version=\"") || starts(buf, b"<?xml version='")
-}
-
 fn xhtml(buf: &[u8]) -> bool {
     let b = markup_prefix(buf);
     html_doctype_at(b) || starts_ci(b, b"<html") || meta_http_equiv(b)
@@ -386,7 +581,9 @@ fn shebang(buf: &[u8], names: &[&[u8]]) -> bool {
 fn shebang_shell(buf: &[u8]) -> bool {
     shebang(
         buf,
-        &[b"sh", b"bash", b"tcsh", b"csh", b"zsh", b"fash", b"aesh", b"ksh"],
+        &[
+            b"sh", b"bash", b"tcsh", b"csh", b"zsh", b"fash", b"aesh", b"ksh",
+        ],
     )
 }
 
@@ -435,7 +632,9 @@ fn jar(buf: &[u8]) -> bool {
 }
 
 fn java_class(buf: &[u8]) -> bool {
-    starts(buf, b"\xca\xfe\xba\xbe") && dots(&buf[4..], 3) && buf.get(7).is_some_and(|b| (0x2d..=0x34).contains(b))
+    starts(buf, b"\xca\xfe\xba\xbe")
+        && dots(&buf[4..], 3)
+        && buf.get(7).is_some_and(|b| (0x2d..=0x34).contains(b))
 }
 
 fn mach_o(buf: &[u8]) -> bool {
@@ -477,7 +676,10 @@ fn pcap(buf: &[u8]) -> bool {
 fn pcapng(buf: &[u8]) -> bool {
     starts(buf, b"\x0a\x0d\x0d\x0a")
         && dots(&buf[4..], 4)
-        && matches!(buf.get(8..12), Some(b"\x1a\x2b\x3c\x4d" | b"\x4d\x3c\x2b\x1a"))
+        && matches!(
+            buf.get(8..12),
+            Some(b"\x1a\x2b\x3c\x4d" | b"\x4d\x3c\x2b\x1a")
+        )
 }
 
 fn pdf(buf: &[u8]) -> bool {
@@ -520,7 +722,10 @@ fn elf_core(buf: &[u8]) -> bool {
 }
 
 fn tiff(buf: &[u8]) -> bool {
-    matches!(buf.get(..4), Some(b"MM\x00\x2a" | b"MM\x00\x2b" | b"II\x2a\x00" | b"II\x2b\x00"))
+    matches!(
+        buf.get(..4),
+        Some(b"MM\x00\x2a" | b"MM\x00\x2b" | b"II\x2a\x00" | b"II\x2b\x00")
+    )
 }
 
 fn gif(buf: &[u8]) -> bool {
@@ -604,11 +809,17 @@ mod tests {
         assert_eq!(sniff(b"{\"a\": 1, \"b\": [1,2]}"), Some("text/json"));
         assert_eq!(sniff(b"[1, 2, 3]"), Some("text/json"));
         assert_eq!(sniff(b"{}"), Some("text/json"));
-        assert_eq!(sniff(b"<?xml version=\"1.0\"?><a/>"), Some("application/xml"));
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\"?><a/>"),
+            Some("application/xml")
+        );
         assert_eq!(sniff(b"GIF89a\x01\x00"), Some("image/gif"));
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n"), Some("image/png"));
         assert_eq!(sniff(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
-        assert_eq!(sniff(b"PK\x03\x04\x14\x00\x00\x00"), Some("application/zip"));
+        assert_eq!(
+            sniff(b"PK\x03\x04\x14\x00\x00\x00"),
+            Some("application/zip")
+        );
         assert_eq!(sniff(b"\x1f\x8b\x08\x00"), Some("application/x-gzip"));
         assert_eq!(sniff(b"MZ\x90\x00\x03\x00"), Some("application/x-dosexec"));
         assert_eq!(sniff(b"%PDF-1.4\n"), Some("application/pdf"));
@@ -619,7 +830,8 @@ mod tests {
             sniff(b"<script type=\"text/javascript\">var a;"),
             Some("application/javascript")
         );
-        let mut elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00".to_vec();
+        let mut elf =
+            b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x3e\x00".to_vec();
         assert_eq!(sniff(&elf), Some("application/x-executable"));
         elf[16] = 3;
         assert_eq!(sniff(&elf), Some("application/x-sharedlib"));
@@ -638,7 +850,15 @@ mod tests {
                 })
                 .collect();
             let _ = sniff(&buf);
-            for prefix in [&b"#!"[..], b"PK\x03\x04", b"\x7fELF\x01", b"<?xml ", b"{\"", b"[", b"<!--"] {
+            for prefix in [
+                &b"#!"[..],
+                b"PK\x03\x04",
+                b"\x7fELF\x01",
+                b"<?xml ",
+                b"{\"",
+                b"[",
+                b"<!--",
+            ] {
                 let mut b = prefix.to_vec();
                 b.extend_from_slice(&buf);
                 let _ = sniff(&b);

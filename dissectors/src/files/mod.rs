@@ -187,7 +187,13 @@ pub struct FileTracker {
 
 impl FileTracker {
     /// A file whose first data arrives at `ts` (Zeek's `file_new`).
-    pub fn new(fuid: Uid, source: &'static str, is_orig: bool, ts: Timestamp, hashes: Hashes) -> Self {
+    pub fn new(
+        fuid: Uid,
+        source: &'static str,
+        is_orig: bool,
+        ts: Timestamp,
+        hashes: Hashes,
+    ) -> Self {
         let mut analyzers = Vec::new();
         if hashes.md5 {
             analyzers.push("MD5");
@@ -299,9 +305,8 @@ impl FileTracker {
 
     /// The files.log record; `conn` is the connection that carried the file.
     pub fn into_record(self, conn: Option<(Uid, ConnId)>) -> FileRecord {
-        let local_orig = conn.map(|(_, id)| {
-            site::is_local_addr(if self.is_orig { id.orig_h } else { id.resp_h })
-        });
+        let local_orig = conn
+            .map(|(_, id)| site::is_local_addr(if self.is_orig { id.orig_h } else { id.resp_h }));
         FileRecord {
             ts: self.first_ts,
             fuid: self.fuid,
@@ -362,9 +367,18 @@ mod tests {
 
     #[test]
     fn hashes_counts_and_mime() {
-        let mut f = FileTracker::new(Uid::file(1), "HTTP", false, Timestamp(1_000_000), Hashes::default());
+        let mut f = FileTracker::new(
+            Uid::file(1),
+            "HTTP",
+            false,
+            Timestamp(1_000_000),
+            Hashes::default(),
+        );
         assert_eq!(f.data(Timestamp(1_000_000), b"Encoded "), Sniff::Pending);
-        assert_eq!(f.data(Timestamp(1_500_000), b"with gzip!\n"), Sniff::Pending);
+        assert_eq!(
+            f.data(Timestamp(1_500_000), b"with gzip!\n"),
+            Sniff::Pending
+        );
         assert_eq!(f.end(Timestamp(1_500_000)), Sniff::Now(Some("text/plain")));
         let r = f.into_record(Some(conn()));
         assert_eq!(r.seen_bytes, 19);
@@ -372,16 +386,28 @@ mod tests {
         assert_eq!(r.local_orig, Some(false));
         assert_eq!(r.mime_type, Some("text/plain"));
         // md5/sha1 of "Encoded with gzip!\n"
-        assert_eq!(r.md5.as_deref(), Some(&*hex(&Md5::digest(b"Encoded with gzip!\n"))));
-        assert_eq!(r.sha1.as_deref(), Some(&*hex(&Sha1::digest(b"Encoded with gzip!\n"))));
+        assert_eq!(
+            r.md5.as_deref(),
+            Some(&*hex(&Md5::digest(b"Encoded with gzip!\n")))
+        );
+        assert_eq!(
+            r.sha1.as_deref(),
+            Some(&*hex(&Sha1::digest(b"Encoded with gzip!\n")))
+        );
         assert_eq!(r.sha256, None);
         assert_eq!(r.analyzers, vec!["MD5", "SHA1"]);
     }
 
     #[test]
     fn md5_of_known_string() {
-        assert_eq!(hex(&Md5::digest(b"abc")), "900150983cd24fb0d6963f7d28e17f72");
-        assert_eq!(hex(&Sha1::digest(b"abc")), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            hex(&Md5::digest(b"abc")),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            hex(&Sha1::digest(b"abc")),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
     }
 
     #[test]
@@ -411,7 +437,13 @@ mod tests {
 
     #[test]
     fn renders_like_zeek() {
-        let mut f = FileTracker::new(Uid::file(4), "HTTP", false, Timestamp(1_000_000), Hashes::default());
+        let mut f = FileTracker::new(
+            Uid::file(4),
+            "HTTP",
+            false,
+            Timestamp(1_000_000),
+            Hashes::default(),
+        );
         f.data(Timestamp(1_000_000), b"x");
         f.end(Timestamp(1_000_000));
         let rec = f.into_record(Some(conn()));
@@ -423,6 +455,30 @@ mod tests {
         let line = text.lines().find(|l| !l.starts_with('#')).unwrap();
         let cols: Vec<&str> = line.split('\t').collect();
         assert_eq!(cols.len(), FileRecord::FIELDS.len());
-        assert_eq!(&cols[7..], &["HTTP", "0", "MD5,SHA1", "-", "-", "0.000000", "F", "F", "1", "-", "0", "0", "F", "-", "9dd4e461268c8034f5c8564e155c67a6", "11f6ad8ec52a2984abaafd7c3b516503785c2072", "-", "-", "-", "-"]);
+        assert_eq!(
+            &cols[7..],
+            &[
+                "HTTP",
+                "0",
+                "MD5,SHA1",
+                "-",
+                "-",
+                "0.000000",
+                "F",
+                "F",
+                "1",
+                "-",
+                "0",
+                "0",
+                "F",
+                "-",
+                "9dd4e461268c8034f5c8564e155c67a6",
+                "11f6ad8ec52a2984abaafd7c3b516503785c2072",
+                "-",
+                "-",
+                "-",
+                "-"
+            ]
+        );
     }
 }

@@ -160,10 +160,10 @@ pub fn parse_reply_line(line: &[u8]) -> Option<ReplyLine<'_>> {
         0
     };
     i += 3;
-    let reason = match rest[i..].iter().position(|&c| is_lws(c)) {
-        None => None,
-        Some(p) => Some(&rest[skip_ws(rest, i + p)..]),
-    };
+    let reason = rest[i..]
+        .iter()
+        .position(|&c| is_lws(c))
+        .map(|p| &rest[skip_ws(rest, i + p)..]);
     Some(ReplyLine {
         version,
         code,
@@ -174,7 +174,9 @@ pub fn parse_reply_line(line: &[u8]) -> Option<ReplyLine<'_>> {
 /// Whether `method` is a case-insensitive prefix of `full` (Zeek compares with
 /// `strncasecmp(method, full, method_len)`).
 pub fn method_is(method: &[u8], full: &[u8]) -> bool {
-    !method.is_empty() && method.len() <= full.len() && method.eq_ignore_ascii_case(&full[..method.len()])
+    !method.is_empty()
+        && method.len() <= full.len()
+        && method.eq_ignore_ascii_case(&full[..method.len()])
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -292,7 +294,11 @@ pub fn atoi_n(s: &[u8], base: u32) -> Option<i64> {
     let mut n: i64 = 0;
     for (i, &c) in digits.iter().enumerate() {
         match (c as char).to_digit(base) {
-            Some(d) => n = n.saturating_mul(i64::from(base)).saturating_add(i64::from(d)),
+            Some(d) => {
+                n = n
+                    .saturating_mul(i64::from(base))
+                    .saturating_add(i64::from(d))
+            }
             None if i > 0 => break,
             None => return None,
         }
@@ -371,7 +377,9 @@ pub fn filename_from_disposition(v: &[u8]) -> Vec<u8> {
         };
     }
     // RFC 2231 charset'language' prefix.
-    let charset_char = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&+-^_`{}~".contains(&c) || (b'+'..=b'^').contains(&c);
+    let charset_char = |c: u8| {
+        c.is_ascii_alphanumeric() || b"!#$%&+-^_`{}~".contains(&c) || (b'+'..=b'^').contains(&c)
+    };
     let cs = f.iter().take_while(|&&c| charset_char(c)).count();
     if cs > 0 && f.get(cs) == Some(&b'\'') {
         let lang = f[cs + 1..].iter().take_while(|&&c| charset_char(c)).count();
@@ -411,7 +419,10 @@ mod tests {
     #[test]
     fn reply_lines() {
         let r = parse_reply_line(b"HTTP/1.1 200 OK").unwrap();
-        assert_eq!((r.version, r.code, r.reason), (Version::V11, 200, Some(&b"OK"[..])));
+        assert_eq!(
+            (r.version, r.code, r.reason),
+            (Version::V11, 200, Some(&b"OK"[..]))
+        );
         let r = parse_reply_line(b"HTTP/1.1 204").unwrap();
         assert_eq!((r.code, r.reason), (204, None));
         let r = parse_reply_line(b"HTTP/1.0 304 Not Modified").unwrap();
@@ -433,7 +444,10 @@ mod tests {
 
     #[test]
     fn headers_tokens_numbers() {
-        assert_eq!(split_header(b"Host:  example.com "), Some((&b"Host"[..], &b"example.com "[..])));
+        assert_eq!(
+            split_header(b"Host:  example.com "),
+            Some((&b"Host"[..], &b"example.com "[..]))
+        );
         assert_eq!(split_header(b"no colon"), None);
         assert_eq!(value_token(b" Keep-Alive, TE"), b"Keep-Alive");
         assert_eq!(atoi_n(b"1a;ext", 16), Some(0x1a));
@@ -448,9 +462,21 @@ mod tests {
 
     #[test]
     fn content_disposition_filenames() {
-        assert_eq!(filename_from_disposition(b"attachment; filename=\"a b.txt\""), b"a b.txt");
-        assert_eq!(filename_from_disposition(b"form-data; name=\"f\"; filename=\"x.exe\""), b"x.exe");
-        assert_eq!(filename_from_disposition(b"attachment; filename*=UTF-8''%e2%82%ac.txt"), "€.txt".as_bytes());
-        assert_eq!(filename_from_disposition(b"attachment; filename=plain.zip"), b"plain.zip");
+        assert_eq!(
+            filename_from_disposition(b"attachment; filename=\"a b.txt\""),
+            b"a b.txt"
+        );
+        assert_eq!(
+            filename_from_disposition(b"form-data; name=\"f\"; filename=\"x.exe\""),
+            b"x.exe"
+        );
+        assert_eq!(
+            filename_from_disposition(b"attachment; filename*=UTF-8''%e2%82%ac.txt"),
+            "€.txt".as_bytes()
+        );
+        assert_eq!(
+            filename_from_disposition(b"attachment; filename=plain.zip"),
+            b"plain.zip"
+        );
     }
 }

@@ -303,13 +303,34 @@ mod tests {
     #[test]
     fn logs_each_version_once_per_host() {
         let mut t = SoftwareTracker::default();
-        let r = t.found(&found(1, "192.168.2.158", "OpenSSH_6.6.1p1 Ubuntu-2ubuntu2")).unwrap();
+        let r = t
+            .found(&found(
+                1,
+                "192.168.2.158",
+                "OpenSSH_6.6.1p1 Ubuntu-2ubuntu2",
+            ))
+            .unwrap();
         assert_eq!(r.name.as_deref(), Some("OpenSSH"));
-        assert_eq!((r.major, r.minor, r.minor2, r.minor3), (Some(6), Some(6), Some(1), None));
+        assert_eq!(
+            (r.major, r.minor, r.minor2, r.minor3),
+            (Some(6), Some(6), Some(1), None)
+        );
         assert_eq!(r.addl.as_deref(), Some("p1"));
-        assert!(t.found(&found(2, "192.168.2.158", "OpenSSH_6.6.1p1 Ubuntu-2ubuntu2")).is_none());
+        assert!(t
+            .found(&found(
+                2,
+                "192.168.2.158",
+                "OpenSSH_6.6.1p1 Ubuntu-2ubuntu2"
+            ))
+            .is_none());
         assert!(t.found(&found(3, "192.168.2.158", "OpenSSH_6.7")).is_some());
-        assert!(t.found(&found(4, "192.168.2.158", "OpenSSH_6.6.1p1 Ubuntu-2ubuntu2")).is_none());
+        assert!(t
+            .found(&found(
+                4,
+                "192.168.2.158",
+                "OpenSSH_6.6.1p1 Ubuntu-2ubuntu2"
+            ))
+            .is_none());
         assert!(t.found(&found(5, "192.168.2.1", "OpenSSH_6.7")).is_some());
         // Non-local hosts are not tracked by default, unless forced.
         assert!(t.found(&found(6, "131.159.21.1", "OpenSSH_5.8")).is_none());
@@ -318,7 +339,9 @@ mod tests {
         assert!(t.found(&forced).is_some());
         // A day after the host was first tracked, its software is logged again.
         let day = 86_400_000_000;
-        assert!(t.found(&found(1 + day, "192.168.2.158", "OpenSSH_6.7")).is_some());
+        assert!(t
+            .found(&found(1 + day, "192.168.2.158", "OpenSSH_6.7"))
+            .is_some());
     }
 
     #[test]
@@ -338,14 +361,18 @@ mod tests {
         let mut t = SoftwareTracker::default();
         let out = t.push(Record::SoftwareFound(found(1, "10.0.0.1", "OpenSSH_7.4")));
         assert!(matches!(out.as_slice(), [Record::Software(_)]));
-        assert!(t.push(Record::SoftwareFound(found(2, "10.0.0.1", "OpenSSH_7.4"))).is_empty());
+        assert!(t
+            .push(Record::SoftwareFound(found(2, "10.0.0.1", "OpenSSH_7.4")))
+            .is_empty());
         assert!(t.finish().is_empty());
     }
 
     #[test]
     fn row_renders_like_zeek() {
         let mut t = SoftwareTracker::default();
-        let r = t.found(&found(1_300_000_000_000_000, "192.168.1.32", "OpenSSH_6.7")).unwrap();
+        let r = t
+            .found(&found(1_300_000_000_000_000, "192.168.1.32", "OpenSSH_6.7"))
+            .unwrap();
         let mut out = Vec::new();
         let epoch = std::time::SystemTime::UNIX_EPOCH;
         let mut w = LogWriter::new::<SoftwareRecord>(&mut out, LogFormat::Tsv, epoch).unwrap();

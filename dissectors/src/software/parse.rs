@@ -474,7 +474,10 @@ mod tests {
 
     #[test]
     fn formats_versions_like_zeek() {
-        assert_eq!(ver(Some(1), Some(2), None, None, Some("b")).fmt_zeek(), b"1.2-b");
+        assert_eq!(
+            ver(Some(1), Some(2), None, None, Some("b")).fmt_zeek(),
+            b"1.2-b"
+        );
         assert_eq!(ver(None, None, None, None, None).fmt_zeek(), b"0");
     }
 

@@ -87,7 +87,13 @@ impl LocalNets {
         true
     }
 
+    /// Whether `a` is in one of the subnets; an IPv4-mapped IPv6 address counts as the
+    /// IPv4 address, as Zeek stores IPv4 addresses that way.
     pub fn contains(&self, a: IpAddr) -> bool {
+        let a = match a {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+            v4 => v4,
+        };
         self.nets.iter().any(|&(net, len)| in_subnet(a, net, len))
     }
 }
@@ -136,7 +142,13 @@ mod tests {
             assert!(n.add_cidr(c), "{c}");
         }
         assert_eq!(n, LocalNets::zeek_default());
-        for local in ["192.168.1.79", "10.0.0.18", "172.31.255.1", "fe80::1", "::1"] {
+        for local in [
+            "192.168.1.79",
+            "10.0.0.18",
+            "172.31.255.1",
+            "fe80::1",
+            "::1",
+        ] {
             assert!(n.contains(local.parse().unwrap()), "{local}");
         }
         for remote in ["131.159.21.1", "128.2.6.88", "172.32.0.1", "2a00::1"] {

@@ -26,7 +26,7 @@ impl Pattern {
             .configure(
                 dense::Config::new()
                     .match_kind(MatchKind::All)
-                    .start_kind(dense::StartKind::Both),
+                    .start_kind(regex_automata::dfa::StartKind::Both),
             )
             .syntax(syntax::Config::new().unicode(false).utf8(false))
             .thompson(thompson::Config::new().utf8(false))
@@ -112,7 +112,10 @@ pub fn sub(s: &[u8], re: &Pattern, repl: &[u8], all: bool) -> Vec<u8> {
 pub fn strip(s: &[u8]) -> &[u8] {
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
     let start = s.iter().position(|b| !is_space(b)).unwrap_or(s.len());
-    let end = s.iter().rposition(|b| !is_space(b)).map_or(start, |i| i + 1);
+    let end = s
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |i| i + 1);
     s.get(start..end).unwrap_or_default()
 }
 
@@ -157,9 +160,7 @@ pub fn unescape_uri(s: &[u8]) -> Vec<u8> {
                 out.push((hex(*h).unwrap_or(0) << 4) | hex(*l).unwrap_or(0));
                 i += 3;
             }
-            [b'u', a, b2, c, d, ..]
-                if [a, b2, c, d].iter().all(|x| hex(**x).is_some()) =>
-            {
+            [b'u', a, b2, c, d, ..] if [a, b2, c, d].iter().all(|x| hex(**x).is_some()) => {
                 out.push((hex(*a).unwrap_or(0) << 4) | hex(*b2).unwrap_or(0));
                 out.push((hex(*c).unwrap_or(0) << 4) | hex(*d).unwrap_or(0));
                 i += 6;
@@ -183,7 +184,8 @@ mod tests {
         assert_eq!(p.match_prefix(b"abcd"), 3);
         assert_eq!(p.match_prefix(b"xabc"), 0);
         let opt = Pattern::new("([/\\-_]|( [(v]+))?[0-9\\-._, ]{2,}");
-        assert_eq!(opt.match_prefix(b" v1.2 x"), 5);
+        assert_eq!(opt.match_prefix(b" v1.2 x"), 6);
+        assert_eq!(opt.match_prefix(b" v1.2x"), 5);
     }
 
     #[test]
@@ -199,7 +201,10 @@ mod tests {
         let parts = split_all(b"a-b--cd", &dash);
         assert_eq!(parts, vec![&b"a"[..], b"-", b"b", b"--", b"cd"]);
         assert_eq!(split_all(b"a-", &dash), vec![&b"a"[..], b"-", b""]);
-        assert_eq!(split_n(b"1.2.3.4.5", &Pattern::new("\\."), false, 3), vec![&b"1"[..], b"2", b"3", b"4.5"]);
+        assert_eq!(
+            split_n(b"1.2.3.4.5", &Pattern::new("\\."), false, 3),
+            vec![&b"1"[..], b"2", b"3", b"4.5"]
+        );
         assert_eq!(split_n(b"", &dash, true, 1), vec![&b""[..]]);
     }
 
@@ -210,8 +215,14 @@ mod tests {
         assert_eq!(extract_count(b"rc12x3"), 12);
         assert_eq!(extract_count(b"none"), 0);
         assert_eq!(extract_count(b"99999999999999999999999"), u64::MAX);
-        assert_eq!(unescape_uri(b"%E6%9c/%zz%u0041%4"), b"\xe6\x9c/%zz\x00\x41%4");
+        assert_eq!(
+            unescape_uri(b"%E6%9c/%zz%u0041%4"),
+            b"\xe6\x9c/%zz\x00\x41%4"
+        );
         assert_eq!(unescape_uri(b"50%"), b"50%");
-        assert_eq!(sub(b"a\\xe6\\x9c", &Pattern::new("\\\\x"), b"%", true), b"a%e6%9c");
+        assert_eq!(
+            sub(b"a\\xe6\\x9c", &Pattern::new("\\\\x"), b"%", true),
+            b"a%e6%9c"
+        );
     }
 }

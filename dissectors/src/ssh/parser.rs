@@ -48,7 +48,11 @@ pub fn log_version(client: &[u8], server: &[u8]) -> Option<u64> {
     match (client.get(4), server.get(4)) {
         (Some(b'1'), Some(b'2')) => Some(if is_199(client) { 2 } else { 0 }),
         (Some(b'2'), Some(b'1')) => Some(if is_199(server) { 2 } else { 0 }),
-        (Some(b'1'), Some(b'1')) => Some(if is_199(server) && is_199(client) { 2 } else { 1 }),
+        (Some(b'1'), Some(b'1')) => Some(if is_199(server) && is_199(client) {
+            2
+        } else {
+            1
+        }),
         (Some(b'2'), Some(b'2')) => Some(2),
         _ => None,
     }
@@ -268,10 +272,19 @@ mod tests {
         assert_eq!(find_alg(b"a,b,c", b"c,b"), Some(&b"b"[..]));
         assert_eq!(find_alg(b",,x,", b"x"), Some(&b"x"[..]));
         assert_eq!(find_alg_text(b"a", b"b"), b"Algorithm negotiation failed");
-        assert_eq!(find_bidirectional_alg(b"a,b", b"b", b"a,b", b"a"), b"To server: b, to client: a");
+        assert_eq!(
+            find_bidirectional_alg(b"a,b", b"b", b"a,b", b"a"),
+            b"To server: b, to client: a"
+        );
         assert_eq!(kex_family(b"curve25519-sha256@libssh.org"), KexFamily::Ecc);
-        assert_eq!(kex_family(b"diffie-hellman-group-exchange-sha1"), KexFamily::DhGex);
-        assert_eq!(kex_family(b"sntrup761x25519-sha512@openssh.com"), KexFamily::Unknown);
+        assert_eq!(
+            kex_family(b"diffie-hellman-group-exchange-sha1"),
+            KexFamily::DhGex
+        );
+        assert_eq!(
+            kex_family(b"sntrup761x25519-sha512@openssh.com"),
+            KexFamily::Unknown
+        );
     }
 
     #[test]
@@ -280,7 +293,10 @@ mod tests {
         assert_eq!(ssh_string(b"\0\0\0\x05abc"), None);
         assert_eq!(ssh_string(b"\xff\xff\xff\xffabc"), None);
         assert!(KexInit::parse(&[0; 20]).is_none());
-        assert_eq!(host_key(KexFamily::Ecc, b"\0\0\0\x01k\0\0\0\0\0\0\0\0"), Some(&b"k"[..]));
+        assert_eq!(
+            host_key(KexFamily::Ecc, b"\0\0\0\x01k\0\0\0\0\0\0\0\0"),
+            Some(&b"k"[..])
+        );
         assert_eq!(host_key(KexFamily::Ecc, b"\0\0\0\x01k\0\0\0\0"), None);
         assert_eq!(host_key(KexFamily::Gss, b"\0\0\0\x01k"), Some(&b"k"[..]));
     }

@@ -70,7 +70,9 @@ impl<'a> Reader<'a> {
             loop {
                 let b = *data.get(pos)?;
                 pos += 1;
-                tag_number = tag_number.checked_mul(128)?.checked_add(u32::from(b & 0x7f))?;
+                tag_number = tag_number
+                    .checked_mul(128)?
+                    .checked_add(u32::from(b & 0x7f))?;
                 if b & 0x80 == 0 {
                     break;
                 }
@@ -206,11 +208,7 @@ pub fn bit_length(magnitude: &[u8]) -> u64 {
 /// Decimal rendering of an unsigned big-endian integer.
 pub fn to_decimal(magnitude: &[u8]) -> String {
     let mut digits: Vec<u8> = Vec::new(); // little-endian base-10^9 limbs would be faster; sizes are tiny
-    let mut num: Vec<u8> = magnitude
-        .iter()
-        .copied()
-        .skip_while(|b| *b == 0)
-        .collect();
+    let mut num: Vec<u8> = magnitude.iter().copied().skip_while(|b| *b == 0).collect();
     if num.is_empty() {
         return "0".to_string();
     }
@@ -251,7 +249,9 @@ mod tests {
     #[test]
     fn truncated_is_none() {
         assert!(Reader::new(&[0x30, 0x05, 0x02]).next_tlv().is_none());
-        assert!(Reader::new(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).next_tlv().is_none());
+        assert!(Reader::new(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff])
+            .next_tlv()
+            .is_none());
         assert!(Reader::new(&[0x30, 0x80]).next_tlv().is_none());
     }
 

@@ -104,9 +104,10 @@ impl Certificate {
 
         let mut out = Certificate {
             version: u64::try_from(version).unwrap_or(0),
-            serial: serial_string(serial.content),
-            subject: name::render_name(&subject)?,
-            issuer: name::render_name(&issuer)?,
+            // Strings as the log renders raw bytes (backslashes of RFC 2253 escapes doubled).
+            serial: escape_bytes_lossy(serial_string(serial.content).as_bytes()),
+            subject: escape_bytes_lossy(name::render_name(&subject)?.as_bytes()),
+            issuer: escape_bytes_lossy(name::render_name(&issuer)?.as_bytes()),
             cn: name::last_common_name(&subject),
             not_valid_before: not_before,
             not_valid_after: not_after,
@@ -171,8 +172,9 @@ impl Certificate {
             Some("1.2.840.10045.2.1") => {
                 self.key_type = Some("ecdsa");
                 if let Some(curve_oid) = params.filter(|p| p.tag == der::OID) {
-                    if let Some((name, bits)) =
-                        der::oid_to_string(curve_oid.content).as_deref().and_then(name::curve)
+                    if let Some((name, bits)) = der::oid_to_string(curve_oid.content)
+                        .as_deref()
+                        .and_then(name::curve)
                     {
                         self.curve = Some(name);
                         self.key_length = Some(bits);
@@ -489,20 +491,23 @@ impl ZeekRecord for X509Record {
         row.str(c.exponent.as_deref());
         row.str(c.curve);
         let san = c.san.as_ref();
-        let strs = |v: Option<&Vec<String>>| v.map(|v| v.iter().map(String::as_str));
-        row.strings(strs(san.and_then(|s| s.dns.as_ref())));
-        row.strings(strs(san.and_then(|s| s.uri.as_ref())));
-        row.strings(strs(san.and_then(|s| s.email.as_ref())));
+        row.strings(str_iter(san.and_then(|s| s.dns.as_ref())));
+        row.strings(str_iter(san.and_then(|s| s.uri.as_ref())));
+        row.strings(str_iter(san.and_then(|s| s.email.as_ref())));
         let ips: Option<Vec<String>> = san
             .and_then(|s| s.ip.as_ref())
             .map(|v| v.iter().map(IpAddr::to_string).collect());
-        row.strings(strs(ips.as_ref()));
+        row.strings(str_iter(ips.as_ref()));
         let bc = c.basic_constraints;
         row.bool(bc.map(|b| b.ca));
         row.count(bc.and_then(|b| b.path_len));
         row.bool(Some(self.host_cert));
         row.bool(Some(self.client_cert));
     }
+}
+
+fn str_iter(v: Option<&Vec<String>>) -> Option<impl Iterator<Item = &str>> {
+    v.map(|v| v.iter().map(String::as_str))
 }
 
 /// Zeek's x509.log de-duplication across connections (`X509::known_log_certs`): a
@@ -541,7 +546,7 @@ impl X509Dedup {
             return vec![rec];
         }
         self.pushes += 1;
-        if self.pushes % 4096 == 0 {
+        if self.pushes.is_multiple_of(4096) {
             let now = x.ts;
             let span = self.relog_after.0;
             self.known.retain(|_, t| now.0.saturating_sub(t.0) < span);

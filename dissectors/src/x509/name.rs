@@ -5,7 +5,7 @@
 //! non-string values dumped as `#` + hex of their DER), and OpenSSL's long names
 //! (`i2t_ASN1_OBJECT`) for key and signature algorithms.
 
-use super::der::{oid_to_string, Reader, Tlv, SEQUENCE, SET};
+use super::der::{oid_to_string, Tlv, SEQUENCE, SET};
 
 /// OpenSSL short name of a DN attribute type, by dotted OID.
 pub fn attribute_short_name(oid: &str) -> Option<&'static str> {
@@ -218,7 +218,7 @@ fn decode_chars(value: &Tlv<'_>) -> Option<Result<Vec<u32>, ()>> {
         },
         18 | 19 | 20 | 22 | 23 | 24 | 26 => Ok(content.iter().map(|b| u32::from(*b)).collect()),
         28 => {
-            if content.len() % 4 != 0 {
+            if !content.len().is_multiple_of(4) {
                 return Some(Err(()));
             }
             Ok(content
@@ -227,7 +227,7 @@ fn decode_chars(value: &Tlv<'_>) -> Option<Result<Vec<u32>, ()>> {
                 .collect())
         }
         30 => {
-            if content.len() % 2 != 0 {
+            if !content.len().is_multiple_of(2) {
                 return Some(Err(()));
             }
             Ok(content
@@ -273,7 +273,7 @@ fn push_escaped_byte(out: &mut String, b: u8, first: bool, last: bool) {
         out.push(HEX[usize::from(b >> 4)] as char);
         out.push(HEX[usize::from(b & 0xf)] as char);
     };
-    if b > 0x7f || b < 0x20 || b == 0x7f {
+    if !(0x20..0x7f).contains(&b) {
         hex(out);
         return;
     }
@@ -300,7 +300,7 @@ pub fn algorithm_name(oid_content: &[u8]) -> String {
 /// Parses a DER Name from raw bytes (used in tests).
 #[cfg(test)]
 pub fn render_name_bytes(der: &[u8]) -> Option<String> {
-    let tlv = Reader::new(der).next_tlv()?;
+    let tlv = super::der::Reader::new(der).next_tlv()?;
     render_name(&tlv)
 }
 

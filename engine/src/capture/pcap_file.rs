@@ -354,7 +354,7 @@ impl<'a> Packets<'a> {
                 );
             };
             let blen = blen as usize;
-            if blen < 12 || blen % 4 != 0 {
+            if blen < 12 || !blen.is_multiple_of(4) {
                 return self.fail(Some(number), CaptureErrorKind::BadLength(blen as u64));
             }
             let Some(block) = self.data.get(p..p + blen) else {

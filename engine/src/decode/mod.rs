@@ -2,9 +2,11 @@
 //! small `Copy` description of the packet (addresses, ports, flags and where the payload
 //! lies); the bytes themselves are never copied.
 
+mod checksum;
 mod frag;
 mod link;
 
+pub use checksum::transport_checksum_ok;
 pub use frag::{FragmentLimits, FragmentStats, FragmentTable, Reassembled};
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -67,6 +69,8 @@ pub struct Decoded {
     /// padding is excluded).
     pub ip_len: u32,
     pub l4: L4,
+    /// Start of the transport header.
+    pub l4_offset: u32,
     /// Start of the transport payload.
     pub payload_offset: u32,
     /// Payload length according to the headers.
@@ -355,6 +359,7 @@ pub(crate) fn decode_transport(
         ip_proto,
         ip_len,
         l4,
+        l4_offset: at as u32,
         payload_offset: (at + hdr) as u32,
         payload_len: payload_len as u32,
         payload_captured: captured as u32,

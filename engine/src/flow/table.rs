@@ -15,7 +15,7 @@ use super::history::{mask, History};
 use super::key::FlowKey;
 use super::local::LocalNets;
 use super::tcp::{Close, EndpointState, Segment, StreamSink, TcpState};
-use crate::decode::{Decoded, L4};
+use crate::decode::{transport_checksum_ok, Decoded, L4};
 
 /// Zeek's timing constants, configurable.
 #[derive(Clone, Debug)]
@@ -30,6 +30,8 @@ pub struct TrackerConfig {
     pub local_nets: LocalNets,
     /// Attach protocol dissectors (off: conn.log only).
     pub dissect: bool,
+    /// Drop packets with a bad transport checksum, as Zeek does unless run with `-C`.
+    pub verify_checksums: bool,
     /// Out-of-order bytes kept per TCP direction for the dissectors.
     pub max_reassembly_per_direction: usize,
     /// Connections tracked at once; the oldest is evicted (and logged) beyond this.
@@ -48,6 +50,7 @@ impl Default for TrackerConfig {
             dns_session_timeout: Interval::from_secs(10),
             local_nets: LocalNets::private_address_space(),
             dissect: true,
+            verify_checksums: true,
             max_reassembly_per_direction: 1 << 20,
             max_connections: 1 << 22,
         }
@@ -97,6 +100,8 @@ struct Timer {
 
 struct Dissectors {
     attached: bool,
+    /// Bytes were delivered already (the roles can no longer be questioned).
+    delivered: bool,
     active: Vec<Box<dyn Dissector>>,
     services: Vec<&'static str>,
 }
@@ -201,6 +206,8 @@ struct Conn {
     tcp: Option<Box<TcpState>>,
     dissectors: Dissectors,
     inactivity: Option<Interval>,
+    /// Bad-checksum counters and thresholds per direction (logarithmic `C`/`c`).
+    bad_checksums: [(u32, u32); 2],
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -418,10 +425,12 @@ impl ConnTable {
             }),
             dissectors: Dissectors {
                 attached: !self.config.dissect,
+                delivered: false,
                 active: Vec::new(),
                 services: Vec::new(),
             },
             inactivity,
+            bad_checksums: [(0, 1); 2],
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -477,19 +486,55 @@ impl ConnTable {
         let config_close = self.config.tcp_close_delay;
         let config_attempt = self.config.tcp_attempt_delay;
         let config_tcp_inactivity = self.config.tcp_inactivity;
+        let verify_checksums = self.config.verify_checksums;
         let Some(Some(conn)) = self.slots.get_mut(slot as usize) else {
             return;
         };
-        let is_orig = (d.src, d.src_port) == (conn.id.orig_h, conn.id.orig_p);
+        if !conn.dissectors.attached && d.payload_len > 0 {
+            conn.dissectors.attached = true;
+            // Like Zeek, no application analysis of TCP picked up midstream (no SYN seen).
+            let midstream = match (&conn.tcp, d.l4) {
+                (Some(tcp), L4::Tcp { flags, .. }) => {
+                    if tcp.packets_seen() {
+                        tcp.is_partial()
+                    } else {
+                        !flags.syn()
+                    }
+                }
+                _ => false,
+            };
+            if !midstream {
+                conn.dissectors.active = dpd::dissectors_for(&conn.id);
+            }
+        }
+        let mut is_orig = (d.src, d.src_port) == (conn.id.orig_h, conn.id.orig_p);
+        if verify_checksums && !transport_checksum_ok(bytes, d) {
+            // Zeek drops the packet after noting it in the history.
+            let (count, threshold) = &mut conn.bad_checksums[usize::from(!is_orig)];
+            conn.history.scaled(is_orig, b'C', count, threshold);
+            return;
+        }
+        let payload = d.payload(bytes);
+        if d.l4 == L4::Udp
+            && !conn.dissectors.delivered
+            && !payload.is_empty()
+            && conn
+                .dissectors
+                .active
+                .iter()
+                .any(|x| x.roles_reversed(&conn.id, is_orig, payload))
+        {
+            std::mem::swap(&mut conn.id.orig_h, &mut conn.id.resp_h);
+            std::mem::swap(&mut conn.id.orig_p, &mut conn.id.resp_p);
+            conn.pkts.swap(0, 1);
+            conn.ip_bytes.swap(0, 1);
+            conn.payload.swap(0, 1);
+            conn.history.push(b'^');
+            is_orig = !is_orig;
+        }
         let dir = usize::from(!is_orig);
         conn.pkts[dir] += 1;
         conn.ip_bytes[dir] += u64::from(d.ip_len);
-        let payload = d.payload(bytes);
-
-        if !conn.dissectors.attached && d.payload_len > 0 {
-            conn.dissectors.attached = true;
-            conn.dissectors.active = dpd::dissectors_for(&conn.id);
-        }
 
         let mut new_timers: [Option<(Timestamp, TimerKind)>; 3] = [None; 3];
         match d.l4 {

@@ -124,12 +124,13 @@ impl Endpoint {
         }
         let last = Self::full(self.last_seq, self.seq_wraps);
         let ack = Self::full(self.ack_seq, self.ack_wraps);
-        let mut size = last.max(ack).wrapping_sub(u64::from(self.start_seq));
-        if size != 0 {
-            size -= 1;
-        }
-        if self.fin_cnt > 0 && size != 0 {
-            size -= 1;
+        // The SYN and FIN each take one sequence number but carry no data.
+        let mut size = last
+            .max(ack)
+            .wrapping_sub(u64::from(self.start_seq))
+            .saturating_sub(1);
+        if self.fin_cnt > 0 {
+            size = size.saturating_sub(1);
         }
         size
     }
@@ -230,6 +231,16 @@ impl TcpState {
 
     pub fn resp(&self) -> &Endpoint {
         &self.ep[1]
+    }
+
+    /// Whether the connection was picked up without a handshake (Zeek's `IsPartial`).
+    pub fn is_partial(&self) -> bool {
+        self.is_partial
+    }
+
+    /// Whether any packet was processed yet.
+    pub fn packets_seen(&self) -> bool {
+        self.first_packet_seen[0] || self.first_packet_seen[1]
     }
 
     /// Swaps originator and responder.

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Throughput and memory of slipstream on a generated capture, side by side with peers.
+
+Usage: benches/bench.py [--packets N] [--pcap PATH] [--workers 1,2] [--install-peers]
+
+Generates the capture with benches/gen_bench_pcap.py if it is missing, builds slipstream
+in release mode, reads the file once to put it in the page cache, then runs slipstream
+(conn.log only, and with every dissector) and every peer that is installed (tshark,
+suricata) on the same file, pinned to the same cores, and prints one table: tool,
+packets/s, MB/s, Gbit/s, peak RSS and the ratio to slipstream.
+"""
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_measured(cmd, cpus):
+    """Runs cmd pinned to cpus; returns (wall seconds, peak RSS in MiB)."""
+    if shutil.which("taskset") and cpus:
+        cmd = ["taskset", "-c", cpus] + cmd
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd[0]} failed:\n{err}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--packets", type=int, default=1_000_000)
+    ap.add_argument("--pcap", default=None)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--install-peers", action="store_true")
+    args = ap.parse_args()
+
+    pcap = args.pcap or os.path.join(tempfile.gettempdir(), f"slipstream-bench-{args.packets}.pcap")
+    if not os.path.exists(pcap):
+        print(f"generating {pcap} ({args.packets} packets)...", file=sys.stderr)
+        subprocess.check_call([sys.executable, os.path.join(ROOT, "benches", "gen_bench_pcap.py"), pcap,
+                               "--packets", str(args.packets), "--seed", "1"])
+    if args.install_peers:
+        subprocess.call(["apt-get", "update", "-qq"])
+        subprocess.call(["apt-get", "install", "-y", "-qq", "tshark"])
+        subprocess.call(["apt-get", "install", "-y", "-qq", "-t", "bookworm-backports", "suricata"])
+    subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "slipstream"], cwd=ROOT)
+    binary = os.path.join(ROOT, "target", "release", "slipstream")
+    size = os.path.getsize(pcap)
+    with open(pcap, "rb") as f:  # page cache
+        while f.read(1 << 24):
+            pass
+    out = tempfile.mkdtemp(prefix="slipstream-bench-")
+    rows = []
+    for w in [int(x) for x in args.workers.split(",")]:
+        cpus = ",".join(str(c) for c in range(min(w + 1, os.cpu_count() or 1)))
+        for label, extra in [("conn.log only", ["--conn-only"]), ("all dissectors", [])]:
+            wall, rss = run_measured([binary, "-f", pcap, "-o", out, "--workers", str(w), "-v", "0"] + extra, cpus)
+            rows.append((f"slipstream {label}, {w} worker(s)", wall, rss))
+    if shutil.which("tshark"):
+        wall, rss = run_measured(["tshark", "-n", "-r", pcap, "-q", "-z", "conv,tcp"], "0")
+        rows.append(("tshark -z conv,tcp", wall, rss))
+    if shutil.which("suricata"):
+        sdir = tempfile.mkdtemp(prefix="suricata-bench-")
+        wall, rss = run_measured(["suricata", "-r", pcap, "-l", sdir, "--runmode", "single", "-k", "none",
+                                  "-S", "/dev/null"], "0")
+        rows.append(("suricata --runmode single, no rules", wall, rss))
+    base = rows[0][1]
+    print(f"capture: {pcap}, {args.packets} packets, {size / 1e6:.0f} MB, {os.cpu_count()} cores")
+    print(f"| {'tool':45} | {'packets/s':>12} | {'MB/s':>8} | {'Gbit/s':>7} | {'peak RSS MiB':>12} | {'time vs slipstream':>18} |")
+    print(f"|{'-' * 47}|{'-' * 14}|{'-' * 10}|{'-' * 9}|{'-' * 14}|{'-' * 20}|")
+    for name, wall, rss in rows:
+        print(f"| {name:45} | {args.packets / wall:12,.0f} | {size / wall / 1e6:8.0f} | {size * 8 / wall / 1e9:7.2f} | "
+              f"{rss:12.0f} | {wall / base:17.2f}x |")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+//! The last step before records are written: the parts of Zeek's logs that need state
+//! across connections (DHCP transactions, software sightings, certificate
+//! de-duplication). It sees every record once, in timestamp order, on one thread.
+
+use crate::dhcp::DhcpAggregator;
+use crate::record::Record;
+use crate::software::SoftwareTracker;
+use crate::x509::X509Dedup;
+
+#[derive(Default)]
+pub struct OutputStage {
+    dhcp: DhcpAggregator,
+    software: SoftwareTracker,
+    x509: X509Dedup,
+}
+
+impl OutputStage {
+    pub fn new() -> Self {
+        OutputStage {
+            dhcp: DhcpAggregator::new(),
+            software: SoftwareTracker::default(),
+            x509: X509Dedup::default(),
+        }
+    }
+
+    /// Takes the next record (in timestamp order); appends what is ready to be written.
+    pub fn push(&mut self, record: Record, out: &mut Vec<Record>) {
+        out.extend(self.dhcp.push(&record));
+        for r in self.x509.push(record) {
+            out.extend(self.software.push(r));
+        }
+    }
+
+    /// End of input: appends everything still held.
+    pub fn finish(&mut self, out: &mut Vec<Record>) {
+        out.extend(self.dhcp.finish());
+        for r in self.x509.finish() {
+            out.extend(self.software.push(r));
+        }
+        out.extend(self.software.finish());
+    }
+}

@@ -1,0 +1,301 @@
+//! TLS client and server fingerprints.
+//!
+//! * JA3 (Salesforce, github.com/salesforce/ja3): MD5, in lower-case hex, of
+//!   `SSLVersion,Ciphers,Extensions,EllipticCurves,EllipticCurvePointFormats` from the
+//!   ClientHello: the legacy `client_version`, then the cipher suites, extension types,
+//!   supported groups (extension 10) and EC point formats (extension 11) in wire order,
+//!   each as decimal numbers joined by `-`; GREASE values (RFC 8701) are removed from the
+//!   cipher, extension and group lists; a missing list is empty.
+//! * JA3S: MD5 of `SSLVersion,Cipher,Extensions` from the ServerHello (legacy
+//!   `server_version`, chosen cipher, extension types in order, GREASE removed).
+//! * JA4 (FoxIO, github.com/FoxIO-LLC/ja4, technical details of JA4): `a_b_c` with
+//!   - a: `t` (TLS over TCP); the TLS version, from the highest non-GREASE value of the
+//!     supported_versions extension if present, else the legacy version (`13`, `12`,
+//!     `11`, `10`, `s3`, `s2`, `d1`, `d2`, `d3`, otherwise `00`); `d` if the SNI
+//!     extension is present, else `i`; the number of cipher suites and of extensions
+//!     (GREASE excluded, SNI and ALPN included) as two digits, capped at 99; the first and
+//!     last character of the first ALPN value (`00` when there is none; when either is
+//!     not ASCII alphanumeric, the first and last character of its hex rendering);
+//!   - b: the first 12 hex digits of SHA-256 over the cipher suites as 4-digit lower-case
+//!     hex, sorted, joined by `,` (`000000000000` when there are none);
+//!   - c: the first 12 hex digits of SHA-256 over the extension types (GREASE, SNI 0x0000
+//!     and ALPN 0x0010 removed) as sorted 4-digit hex joined by `,`, followed by `_` and
+//!     the signature algorithms (extension 13, wire order, GREASE removed) joined by `,`
+//!     when there are any (`000000000000` when no extension is left).
+//!
+//! The fingerprints are those of the first ClientHello / ServerHello of a connection.
+
+use std::fmt::Write;
+
+use md5::Md5;
+use sha2::{Digest, Sha256};
+
+use super::consts::is_grease;
+
+/// The parts of a ClientHello the fingerprints need.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHelloSummary {
+    pub version: u16,
+    pub ciphers: Vec<u16>,
+    pub extensions: Vec<u16>,
+    pub curves: Vec<u16>,
+    pub point_formats: Vec<u8>,
+    pub supported_versions: Vec<u16>,
+    pub signature_algorithms: Vec<u16>,
+    pub first_alpn: Option<Vec<u8>>,
+    pub has_sni: bool,
+}
+
+/// The parts of a ServerHello JA3S needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerHelloSummary {
+    pub version: u16,
+    pub cipher: u16,
+    pub extensions: Vec<u16>,
+}
+
+fn join_decimal<I: IntoIterator<Item = u64>>(out: &mut String, items: I) {
+    for (i, v) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push('-');
+        }
+        let _ = write!(out, "{v}");
+    }
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+fn md5_hex(s: &str) -> String {
+    hex_lower(&Md5::digest(s.as_bytes()))
+}
+
+fn sha256_12(s: &str) -> String {
+    let mut h = hex_lower(&Sha256::digest(s.as_bytes()));
+    h.truncate(12);
+    h
+}
+
+/// The JA3 input string (before hashing).
+pub fn ja3_string(ch: &ClientHelloSummary) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{},", ch.version);
+    join_decimal(
+        &mut s,
+        ch.ciphers
+            .iter()
+            .filter(|c| !is_grease(**c))
+            .map(|c| u64::from(*c)),
+    );
+    s.push(',');
+    join_decimal(
+        &mut s,
+        ch.extensions
+            .iter()
+            .filter(|c| !is_grease(**c))
+            .map(|c| u64::from(*c)),
+    );
+    s.push(',');
+    join_decimal(
+        &mut s,
+        ch.curves
+            .iter()
+            .filter(|c| !is_grease(**c))
+            .map(|c| u64::from(*c)),
+    );
+    s.push(',');
+    join_decimal(&mut s, ch.point_formats.iter().map(|c| u64::from(*c)));
+    s
+}
+
+pub fn ja3(ch: &ClientHelloSummary) -> String {
+    md5_hex(&ja3_string(ch))
+}
+
+pub fn ja3s_string(sh: &ServerHelloSummary) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "{},{},", sh.version, sh.cipher);
+    join_decimal(
+        &mut s,
+        sh.extensions
+            .iter()
+            .filter(|c| !is_grease(**c))
+            .map(|c| u64::from(*c)),
+    );
+    s
+}
+
+pub fn ja3s(sh: &ServerHelloSummary) -> String {
+    md5_hex(&ja3s_string(sh))
+}
+
+fn ja4_version(v: u16) -> &'static str {
+    match v {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0002 => "s2",
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
+        _ => "00",
+    }
+}
+
+fn hex4_list<I: IntoIterator<Item = u16>>(items: I) -> String {
+    let mut s = String::new();
+    for (i, v) in items.into_iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{v:04x}");
+    }
+    s
+}
+
+pub fn ja4(ch: &ClientHelloSummary) -> String {
+    let version = ch
+        .supported_versions
+        .iter()
+        .copied()
+        .filter(|v| !is_grease(*v))
+        .max()
+        .unwrap_or(ch.version);
+    let mut ciphers: Vec<u16> = ch
+        .ciphers
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let exts_all: Vec<u16> = ch
+        .extensions
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let alpn = match ch.first_alpn.as_deref() {
+        Some(v) if !v.is_empty() => {
+            let first = v.first().copied().unwrap_or(b'0');
+            let last = v.last().copied().unwrap_or(b'0');
+            if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
+                format!("{}{}", first as char, last as char)
+            } else {
+                let h = hex_lower(v);
+                let mut chars = h.chars();
+                let f = chars.next().unwrap_or('0');
+                let l = h.chars().last().unwrap_or('0');
+                format!("{f}{l}")
+            }
+        }
+        _ => "00".to_string(),
+    };
+    let a = format!(
+        "t{}{}{:02}{:02}{}",
+        ja4_version(version),
+        if ch.has_sni { 'd' } else { 'i' },
+        ciphers.len().min(99),
+        exts_all.len().min(99),
+        alpn
+    );
+    ciphers.sort_unstable();
+    let b = if ciphers.is_empty() {
+        "000000000000".to_string()
+    } else {
+        sha256_12(&hex4_list(ciphers))
+    };
+    let mut exts: Vec<u16> = exts_all
+        .into_iter()
+        .filter(|e| *e != 0x0000 && *e != 0x0010)
+        .collect();
+    exts.sort_unstable();
+    let c = if exts.is_empty() {
+        "000000000000".to_string()
+    } else {
+        let mut input = hex4_list(exts);
+        let sigs: Vec<u16> = ch
+            .signature_algorithms
+            .iter()
+            .copied()
+            .filter(|s| !is_grease(*s))
+            .collect();
+        if !sigs.is_empty() {
+            input.push('_');
+            input.push_str(&hex4_list(sigs));
+        }
+        sha256_12(&input)
+    };
+    format!("{a}_{b}_{c}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ja3_strings() {
+        let ch = ClientHelloSummary {
+            version: 771,
+            ciphers: vec![0x0a0a, 4865, 4866],
+            extensions: vec![0x1a1a, 0, 23, 65281],
+            curves: vec![0x2a2a, 29, 23],
+            point_formats: vec![0],
+            ..Default::default()
+        };
+        assert_eq!(ja3_string(&ch), "771,4865-4866,0-23-65281,29-23,0");
+        assert_eq!(ja3(&ch).len(), 32);
+        let empty = ClientHelloSummary {
+            version: 769,
+            ..Default::default()
+        };
+        assert_eq!(ja3_string(&empty), "769,,,,");
+        // md5("769,,,,")
+        assert_eq!(ja3(&empty), md5_hex("769,,,,"));
+        let sh = ServerHelloSummary {
+            version: 771,
+            cipher: 49199,
+            extensions: vec![65281, 11],
+        };
+        assert_eq!(ja3s_string(&sh), "771,49199,65281-11");
+    }
+
+    /// The worked example of the JA4 technical details (a Chrome ClientHello).
+    #[test]
+    fn ja4_reference_example() {
+        let ch = ClientHelloSummary {
+            version: 0x0303,
+            ciphers: vec![
+                0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+                0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            extensions: vec![
+                0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023,
+                0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+            ],
+            supported_versions: vec![0x0304, 0x0303],
+            signature_algorithms: vec![
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            first_alpn: Some(b"h2".to_vec()),
+            has_sni: true,
+            ..Default::default()
+        };
+        assert_eq!(ja4(&ch), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+    }
+
+    #[test]
+    fn ja4_alpn_non_alnum() {
+        let ch = ClientHelloSummary {
+            version: 0x0303,
+            first_alpn: Some(vec![0xab, 0xcd]),
+            ..Default::default()
+        };
+        assert!(ja4(&ch).starts_with("t12i0000ad_000000000000_000000000000"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Transport checksums (TCP, UDP, ICMP, ICMPv6), verified the way Zeek verifies them
+//! unless told to ignore them (`-C`).
+
+use std::net::IpAddr;
+
+use super::{Decoded, L4};
+
+/// One's-complement sum of `data` as big-endian 16-bit words, added to `sum`. Summing
+/// 32-bit words into a 64-bit accumulator and folding gives the same result (RFC 1071)
+/// at a quarter of the additions.
+fn add(mut sum: u64, data: &[u8]) -> u64 {
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        sum += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
+    }
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 4];
+    tail[..rest.len()].copy_from_slice(rest);
+    sum + u64::from(u32::from_be_bytes(tail))
+}
+
+fn fold(mut sum: u64) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u64 {
+    let mut sum = 0;
+    for a in [src, dst] {
+        sum = match a {
+            IpAddr::V4(v4) => add(sum, &v4.octets()),
+            IpAddr::V6(v6) => add(sum, &v6.octets()),
+        };
+    }
+    sum + u64::from(proto) + u64::from(len)
+}
+
+/// Whether the transport checksum of a decoded packet is right. Packets whose transport
+/// segment was not captured whole cannot be checked and count as right.
+pub fn transport_checksum_ok(bytes: &[u8], d: &Decoded) -> bool {
+    if d.payload_captured < d.payload_len {
+        return true;
+    }
+    let start = d.l4_offset as usize;
+    let end = d.payload_offset as usize + d.payload_len as usize;
+    let Some(segment) = bytes.get(start..end) else {
+        return true;
+    };
+    let len = segment.len() as u32;
+    let sum = match d.l4 {
+        L4::Tcp { .. } => pseudo_header(d.src, d.dst, 6, len),
+        L4::Udp => {
+            // An IPv4 UDP checksum of zero means "not computed".
+            if d.src.is_ipv4() && segment.get(6..8) == Some(&[0, 0]) {
+                return true;
+            }
+            pseudo_header(d.src, d.dst, 17, len)
+        }
+        L4::Icmp { v6: true, .. } => pseudo_header(d.src, d.dst, 58, len),
+        L4::Icmp { v6: false, .. } => 0,
+        L4::Other => return true,
+    };
+    fold(add(sum, segment)) == 0xffff
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{decode_ip, Outcome};
+
+    fn udp_packet(payload: &[u8], fix: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+        let mut p = vec![
+            0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        let total = (28 + payload.len()) as u16;
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0x30, 0x39, 0, 53]);
+        p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(payload);
+        fix(&mut p);
+        p
+    }
+
+    fn decoded(p: &[u8]) -> Decoded {
+        match decode_ip(p, 0).unwrap() {
+            Outcome::Packet(d) => d,
+            Outcome::Fragment(_) => panic!(),
+        }
+    }
+
+    #[test]
+    fn udp_checksum_is_verified() {
+        let payload = b"hello, checksum";
+        let mut p = udp_packet(payload, |_| {});
+        // Compute the right checksum by making the sum come out as 0xffff.
+        let d = decoded(&p);
+        let sum = fold(add(pseudo_header(d.src, d.dst, 17, 23), &p[20..]));
+        let ck = !sum;
+        p[26..28].copy_from_slice(&ck.to_be_bytes());
+        assert!(transport_checksum_ok(&p, &decoded(&p)));
+        p[30] ^= 1;
+        assert!(!transport_checksum_ok(&p, &decoded(&p)));
+    }
+
+    #[test]
+    fn zero_udp_checksum_means_none() {
+        let p = udp_packet(b"x", |_| {});
+        assert!(transport_checksum_ok(&p, &decoded(&p)));
+    }
+}
