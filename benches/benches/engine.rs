@@ -53,7 +53,7 @@ fn bench(c: &mut Criterion) {
                     let mut out: Vec<Record> = Vec::new();
                     for (ts, link, data) in &packets {
                         if let Ok(Outcome::Packet(d)) = decode(*link, data) {
-                            table.process(*ts, &d, data, &mut out);
+                            table.process(*ts, &d, data, None, &mut out);
                         }
                     }
                     table.flush(&mut out);

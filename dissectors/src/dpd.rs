@@ -15,6 +15,7 @@ pub const CANDIDATES: &[Candidate] = &[
     crate::ssh::candidate,
     crate::http::candidate,
     crate::ssl::candidate,
+    crate::teredo::candidate,
 ];
 
 /// Dissectors to attach to a new connection.

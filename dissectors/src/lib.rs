@@ -13,6 +13,7 @@ pub mod record;
 pub mod software;
 pub mod ssh;
 pub mod ssl;
+pub mod teredo;
 pub mod time;
 pub mod uid;
 pub mod x509;

@@ -7,13 +7,15 @@ use std::path::Path;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use dissectors::output::OutputStage;
-use dissectors::{Record, Timestamp};
+use dissectors::{teredo, ConnId, Record, Timestamp, Transport, Uid};
+use hashbrown::HashMap;
 
 use crate::capture::{CaptureError, PcapFile, RawPacket};
 use crate::decode::{
-    decode, DecodeError, Decoded, FragmentLimits, FragmentStats, FragmentTable, Outcome,
+    decode, decode_ip, DecodeError, Decoded, FragmentLimits, FragmentStats, FragmentTable, Outcome,
+    L4,
 };
-use crate::flow::{ConnTable, FlowKey, TableStats, TrackerConfig};
+use crate::flow::{ConnTable, FlowKey, TableStats, TrackerConfig, TunnelLink};
 
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
@@ -82,6 +84,14 @@ struct Job<'a> {
     ts: Timestamp,
     decoded: Decoded,
     bytes: Bytes<'a>,
+    /// The outer flow, for a packet taken out of a tunnel.
+    tunnel: Option<FlowKey>,
+}
+
+impl Job<'_> {
+    fn shard(&self, workers: usize) -> usize {
+        (FlowKey::of(&self.decoded).shard_hash() % workers as u64) as usize
+    }
 }
 
 /// Decodes packets, reassembles fragments and keeps the counters.
@@ -107,42 +117,89 @@ impl<'p> Reader<'p> {
         }
     }
 
-    /// Turns a raw packet into a job for the flow tables, if it carries a whole datagram.
-    fn decode<'a>(&mut self, p: &RawPacket<'a>) -> Option<Job<'a>> {
+    /// Turns a raw packet into jobs for the flow tables: the packet itself when it
+    /// carries a whole datagram, and the packet inside it when it is a tunnel.
+    fn decode<'a>(&mut self, p: &RawPacket<'a>, emit: &mut dyn FnMut(Job<'a>)) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(p.wire_len);
         if self.stats.first_ts.is_none() {
             self.stats.first_ts = Some(p.ts);
         }
         self.stats.last_ts = Some(p.ts);
-        match decode(p.link, p.data) {
-            Ok(Outcome::Packet(decoded)) => Some(Job {
-                ts: p.ts,
-                decoded,
-                bytes: Bytes::Borrowed(p.data),
-            }),
+        let (decoded, bytes) = match decode(p.link, p.data) {
+            Ok(Outcome::Packet(decoded)) => (decoded, Bytes::Borrowed(p.data)),
             Ok(Outcome::Fragment(f)) => {
-                let whole = self.frags.add(p.ts, p.data, &f)?;
+                let Some(whole) = self.frags.add(p.ts, p.data, &f) else {
+                    return;
+                };
                 match whole.outcome {
-                    Ok(Outcome::Packet(decoded)) => Some(Job {
-                        ts: p.ts,
-                        decoded,
-                        bytes: Bytes::Owned(whole.bytes),
-                    }),
-                    Ok(Outcome::Fragment(_)) => None,
-                    Err(e) => {
-                        self.report(p.number, e);
-                        None
-                    }
+                    Ok(Outcome::Packet(decoded)) => (decoded, Bytes::Owned(whole.bytes)),
+                    Ok(Outcome::Fragment(_)) => return,
+                    Err(e) => return self.report(p.number, e),
                 }
             }
+            Err(e) => return self.report(p.number, e),
+        };
+        let inner = self.decapsulate(&decoded, bytes.as_slice(), p.number);
+        match inner {
+            Some(inner) => {
+                let inner_bytes = match &bytes {
+                    Bytes::Borrowed(b) => Bytes::Borrowed(b),
+                    Bytes::Owned(b) => Bytes::Owned(b.clone()),
+                };
+                let outer_key = FlowKey::of(&decoded);
+                emit(Job {
+                    ts: p.ts,
+                    decoded,
+                    bytes,
+                    tunnel: None,
+                });
+                emit(Job {
+                    ts: p.ts,
+                    decoded: inner,
+                    bytes: inner_bytes,
+                    tunnel: Some(outer_key),
+                });
+            }
+            None => emit(Job {
+                ts: p.ts,
+                decoded,
+                bytes,
+                tunnel: None,
+            }),
+        }
+    }
+
+    /// The packet inside a Teredo datagram, if this is one.
+    fn decapsulate(&mut self, outer: &Decoded, bytes: &[u8], number: u64) -> Option<Decoded> {
+        if outer.l4 != L4::Udp || outer.payload_captured < 40 {
+            return None;
+        }
+        let payload = outer.payload(bytes);
+        let id = ConnId {
+            orig_h: outer.src,
+            orig_p: outer.src_port,
+            resp_h: outer.dst,
+            resp_p: outer.dst_port,
+            proto: Transport::Udp,
+        };
+        if !teredo::is_teredo(&id, payload) {
+            return None;
+        }
+        let at = outer.payload_offset as usize + teredo::inner_ipv6_offset(payload)?;
+        match decode_ip(bytes, at) {
+            // A bubble (no next header) only keeps the tunnel open: no inner connection.
+            Ok(Outcome::Packet(inner)) if inner.ip_proto != IPV6_NO_NEXT_HEADER => Some(inner),
+            Ok(_) => None,
             Err(e) => {
-                self.report(p.number, e);
+                self.report(number, e);
                 None
             }
         }
     }
 }
+
+const IPV6_NO_NEXT_HEADER: u8 = 59;
 
 /// Reads a capture file through the pipeline and returns every record, ordered by
 /// timestamp (then uid), plus what the run saw.
@@ -161,20 +218,26 @@ pub fn run_file(
     let mut records = Vec::new();
     let workers = config.workers.max(1);
     let mut tables = Vec::new();
+    let mut links = Vec::new();
 
     if workers == 1 {
         let mut table = ConnTable::new(config.tracker.clone());
         for p in packets {
             match p {
-                Ok(p) => {
-                    if let Some(job) = reader.decode(&p) {
-                        table.process(job.ts, &job.decoded, job.bytes.as_slice(), &mut records);
-                    }
-                }
+                Ok(p) => reader.decode(&p, &mut |job| {
+                    table.process(
+                        job.ts,
+                        &job.decoded,
+                        job.bytes.as_slice(),
+                        job.tunnel.as_ref(),
+                        &mut records,
+                    )
+                }),
                 Err(e) => reader.stats.capture_error = Some(e),
             }
         }
         table.flush(&mut records);
+        links.append(&mut table.take_links());
         tables.push(table.stats());
     } else {
         std::thread::scope(|scope| {
@@ -195,18 +258,15 @@ pub fn run_file(
                 .collect();
             for p in packets {
                 match p {
-                    Ok(p) => {
-                        if let Some(job) = reader.decode(&p) {
-                            let w =
-                                (FlowKey::of(&job.decoded).shard_hash() % workers as u64) as usize;
-                            pending[w].push(job);
-                            if pending[w].len() >= config.batch {
-                                let fresh = next_batch(&recycle_rx, config.batch);
-                                let full = std::mem::replace(&mut pending[w], fresh);
-                                let _ = senders[w].send(full);
-                            }
+                    Ok(p) => reader.decode(&p, &mut |job| {
+                        let w = job.shard(workers);
+                        pending[w].push(job);
+                        if pending[w].len() >= config.batch {
+                            let fresh = next_batch(&recycle_rx, config.batch);
+                            let full = std::mem::replace(&mut pending[w], fresh);
+                            let _ = senders[w].send(full);
                         }
-                    }
+                    }),
                     Err(e) => reader.stats.capture_error = Some(e),
                 }
             }
@@ -219,8 +279,9 @@ pub fn run_file(
             drop(recycle_rx);
             for h in handles {
                 match h.join() {
-                    Ok((mut recs, stats)) => {
+                    Ok((mut recs, stats, mut worker_links)) => {
                         records.append(&mut recs);
+                        links.append(&mut worker_links);
                         tables.push(stats);
                     }
                     Err(panic) => std::panic::resume_unwind(panic),
@@ -235,6 +296,7 @@ pub fn run_file(
         reader.stats.table.evicted += t.evicted;
     }
     reader.stats.fragments = reader.frags.stats;
+    resolve_tunnel_parents(&mut records, &links);
     records.sort_by(|a, b| {
         a.ts()
             .cmp(&b.ts())
@@ -261,17 +323,67 @@ fn worker<'a>(
     rx: Receiver<Vec<Job<'a>>>,
     recycle: Sender<Vec<Job<'a>>>,
     tracker: TrackerConfig,
-) -> (Vec<Record>, TableStats) {
+) -> (Vec<Record>, TableStats, Vec<TunnelLink>) {
     let mut table = ConnTable::new(tracker);
     let mut out = Vec::new();
     for mut batch in rx {
         for job in batch.drain(..) {
-            table.process(job.ts, &job.decoded, job.bytes.as_slice(), &mut out);
+            table.process(
+                job.ts,
+                &job.decoded,
+                job.bytes.as_slice(),
+                job.tunnel.as_ref(),
+                &mut out,
+            );
         }
         let _ = recycle.try_send(batch);
     }
     table.flush(&mut out);
-    (out, table.stats())
+    (out, table.stats(), table.take_links())
+}
+
+/// Fills `tunnel_parents` of tunnelled connections with the uid of the outer connection
+/// that was active when each came through it.
+fn resolve_tunnel_parents(records: &mut [Record], links: &[TunnelLink]) {
+    if links.is_empty() {
+        return;
+    }
+    let mut outer: HashMap<FlowKey, Vec<(Timestamp, Timestamp, Uid)>> = HashMap::new();
+    for r in records.iter() {
+        if let Record::Conn(c) = r {
+            let key = FlowKey::between(
+                (c.id.orig_h, c.id.orig_p),
+                (c.id.resp_h, c.id.resp_p),
+                c.ip_proto.unwrap_or(0),
+            );
+            let end = c.ts.saturating_add(c.duration.unwrap_or_default());
+            outer.entry(key).or_default().push((c.ts, end, c.uid));
+        }
+    }
+    let mut parents: HashMap<Uid, Vec<Uid>> = HashMap::new();
+    for link in links {
+        let Some(candidates) = outer.get(&link.outer) else {
+            continue;
+        };
+        // The latest outer connection that had started by then.
+        let found = candidates
+            .iter()
+            .filter(|(start, _, _)| *start <= link.ts)
+            .max_by_key(|(start, _, _)| *start);
+        if let Some(&(_, _, uid)) = found {
+            let list = parents.entry(link.inner).or_default();
+            if !list.contains(&uid) {
+                list.push(uid);
+            }
+        }
+    }
+    for r in records.iter_mut() {
+        if let Record::Conn(c) = r {
+            if let Some(p) = parents.remove(&c.uid) {
+                c.tunnel_parents = Some(p);
+            }
+        }
+    }
 }
 
 /// A stable order among records with the same timestamp, independent of which worker

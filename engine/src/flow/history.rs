@@ -138,7 +138,10 @@ mod tests {
         };
         assert!(mk(b"SR").is_syn_then_rst());
         assert!(mk(b"^SdR").is_syn_then_rst());
-        assert!(mk(b"ShR").is_syn_then_rst(), "lower-case letters are not excluded");
+        assert!(
+            mk(b"ShR").is_syn_then_rst(),
+            "lower-case letters are not excluded"
+        );
         assert!(!mk(b"SFR").is_syn_then_rst());
         assert!(!mk(b"SAR").is_syn_then_rst());
     }

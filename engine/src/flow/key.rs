@@ -17,6 +17,18 @@ pub struct FlowKey {
 }
 
 impl FlowKey {
+    /// The key of a two-way flow between two endpoints, whichever is given first.
+    pub fn between(a: (IpAddr, u16), b: (IpAddr, u16), ip_proto: u8) -> FlowKey {
+        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+        FlowKey {
+            lo_addr: lo.0,
+            hi_addr: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            ip_proto,
+        }
+    }
+
     pub fn of(d: &Decoded) -> FlowKey {
         // One-way ICMP messages (errors, unpaired types) are keyed by direction, as Zeek
         // keys them, so they never merge with traffic the other way.

@@ -86,6 +86,9 @@ enum TimerKind {
     DnsSession,
 }
 
+/// Distinct outer flows remembered per tunnelled connection.
+const MAX_TUNNEL_PARENTS: usize = 16;
+
 /// Ports where Zeek attaches its DNS analyzer to UDP traffic.
 const DNS_UDP_PORTS: &[u16] = &[53, 137, 5353, 5355];
 
@@ -208,6 +211,19 @@ struct Conn {
     inactivity: Option<Interval>,
     /// Bad-checksum counters and thresholds per direction (logarithmic `C`/`c`).
     bad_checksums: [(u32, u32); 2],
+    /// Outer flows this connection was tunnelled through, with the first time each.
+    tunnels: Vec<(FlowKey, Timestamp)>,
+}
+
+/// A connection seen inside a tunnel: the outer flow it came through, to be turned into
+/// the outer connection's uid (`tunnel_parents`) once every connection is known, since
+/// the outer connection may be tracked by another worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelLink {
+    pub inner: Uid,
+    pub outer: FlowKey,
+    /// When the inner connection first came through this outer flow.
+    pub ts: Timestamp,
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -226,6 +242,7 @@ pub struct ConnTable {
     timers: BinaryHeap<Reverse<Timer>>,
     next_serial: u64,
     stats: TableStats,
+    links: Vec<TunnelLink>,
 }
 
 impl ConnTable {
@@ -238,6 +255,7 @@ impl ConnTable {
             timers: BinaryHeap::new(),
             next_serial: 0,
             stats: TableStats::default(),
+            links: Vec::new(),
         }
     }
 
@@ -319,8 +337,21 @@ impl ConnTable {
         }));
     }
 
-    /// Processes one decoded packet; `bytes` are the bytes `d` was decoded from.
-    pub fn process(&mut self, ts: Timestamp, d: &Decoded, bytes: &[u8], out: &mut Vec<Record>) {
+    /// The tunnel links of the connections removed so far (drained).
+    pub fn take_links(&mut self) -> Vec<TunnelLink> {
+        std::mem::take(&mut self.links)
+    }
+
+    /// Processes one decoded packet; `bytes` are the bytes `d` was decoded from, and
+    /// `tunnel` the outer flow when the packet came out of a tunnel.
+    pub fn process(
+        &mut self,
+        ts: Timestamp,
+        d: &Decoded,
+        bytes: &[u8],
+        tunnel: Option<&FlowKey>,
+        out: &mut Vec<Record>,
+    ) {
         self.stats.packets += 1;
         self.advance(ts, out);
         let key = FlowKey::of(d);
@@ -332,6 +363,13 @@ impl ConnTable {
             Some(slot) => slot,
             None => self.create(key, ts, d),
         };
+        if let (Some(outer), Some(Some(conn))) = (tunnel, self.slots.get_mut(slot as usize)) {
+            if !conn.tunnels.iter().any(|(k, _)| k == outer)
+                && conn.tunnels.len() < MAX_TUNNEL_PARENTS
+            {
+                conn.tunnels.push((*outer, ts));
+            }
+        }
         self.update(slot, ts, d, bytes, out);
     }
 
@@ -431,6 +469,7 @@ impl ConnTable {
             },
             inactivity,
             bad_checksums: [(0, 1); 2],
+            tunnels: Vec::new(),
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -629,6 +668,13 @@ impl ConnTable {
                     conn.dissectors.services.push(name);
                 }
             }
+        }
+        for &(outer, ts) in &conn.tunnels {
+            self.links.push(TunnelLink {
+                inner: conn.uid,
+                outer,
+                ts,
+            });
         }
         out.push(Record::Conn(self.conn_record(&conn)));
     }

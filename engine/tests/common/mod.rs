@@ -181,6 +181,7 @@ pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
         ..Agreement::default()
     };
     let mut ours_to_theirs: HashMap<String, String> = HashMap::new();
+    let mut uid_sets: Vec<(String, String)> = Vec::new();
     let mut theirs_to_ours: HashMap<String, String> = HashMap::new();
     for e in expected {
         let candidate = pool.get_mut(&key(e)).and_then(Vec::pop);
@@ -232,8 +233,42 @@ pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
                 a.uid_bijection_ok = false;
             }
         }
+        if let Some(ep) = e.get("tunnel_parents") {
+            uid_sets.push((
+                ep.clone(),
+                got.get("tunnel_parents").cloned().unwrap_or_default(),
+            ));
+        }
         if all {
             a.exact += 1;
+        }
+    }
+    // Sets of uids (tunnel_parents) must name the same connections under the mapping.
+    for (theirs, ours) in uid_sets {
+        let split = |v: &str| -> Vec<String> {
+            let mut items: Vec<String> = if v == "-" {
+                Vec::new()
+            } else {
+                v.split(',').map(str::to_string).collect()
+            };
+            items.sort();
+            items
+        };
+        let mapped: Vec<String> = split(&ours)
+            .into_iter()
+            .map(|u| ours_to_theirs.get(&u).cloned().unwrap_or(u))
+            .collect();
+        let mut mapped = mapped;
+        mapped.sort();
+        let entry = a.disagreements.entry("tunnel_parents".into()).or_default();
+        entry.1 += 1;
+        a.fields_total += 1;
+        if mapped == split(&theirs) {
+            entry.0 += 1;
+            a.fields_equal += 1;
+        } else {
+            a.uid_bijection_ok = false;
+            a.examples.push(("tunnel_parents".into(), theirs, ours));
         }
     }
     a.disagreements.retain(|_, (eq, tot)| eq != tot);
