@@ -5,10 +5,9 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use dissectors::Record;
 use engine::capture::PcapFile;
 use engine::decode::{decode, Outcome};
-use engine::flow::{ConnTable, TrackerConfig};
+use engine::flow::{ConnTable, TrackerConfig, TunnelRole};
 
 fn capture(name: &str) -> Vec<(dissectors::Timestamp, engine::capture::LinkType, Vec<u8>)> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -50,13 +49,15 @@ fn bench(c: &mut Criterion) {
                         ..TrackerConfig::default()
                     };
                     let mut table = ConnTable::new(config);
-                    let mut out: Vec<Record> = Vec::new();
+                    let mut out = Vec::new();
                     for (ts, link, data) in &packets {
                         if let Ok(Outcome::Packet(d)) = decode(*link, data) {
-                            table.process(*ts, &d, data, None, &mut out);
+                            table.process(*ts, *ts, &d, data, TunnelRole::None);
+                            table.take_emitted(&mut out);
                         }
                     }
-                    table.flush(&mut out);
+                    table.flush();
+                    table.take_emitted(&mut out);
                     black_box(out.len())
                 })
             });

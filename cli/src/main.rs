@@ -71,10 +71,6 @@ fn run(args: &Args) -> Result<()> {
         ..PipelineConfig::default()
     };
     config.tracker.dissect = !args.conn_only;
-    let started = Instant::now();
-    let (records, stats) = run_file(path, &config).map_err(anyhow::Error::new)?;
-    let elapsed = started.elapsed();
-
     fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create output folder {}", args.output.display()))?;
     let format = match args.log_format {
@@ -89,9 +85,20 @@ fn run(args: &Args) -> Result<()> {
             Ok(Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>)
         }),
     );
-    for r in &records {
-        r.write_to(&mut logs)
-            .with_context(|| format!("cannot write logs in {}", args.output.display()))?;
+    let mut write_error: Option<std::io::Error> = None;
+    let started = Instant::now();
+    let stats = run_file(path, &config, &mut |record| {
+        if write_error.is_none() {
+            if let Err(e) = record.write_to(&mut logs) {
+                write_error = Some(e);
+            }
+        }
+    })
+    .map_err(anyhow::Error::new)?;
+    let elapsed = started.elapsed();
+    if let Some(e) = write_error {
+        return Err(anyhow::Error::new(e)
+            .context(format!("cannot write logs in {}", args.output.display())));
     }
     let counts = logs.counts();
     logs.close().context("cannot finish the logs")?;

@@ -2,20 +2,25 @@
 //! parser is total (any input gives a record or an error, never a panic).
 
 pub mod analyzer;
+pub mod arp;
 pub mod conn;
 pub mod dhcp;
 pub mod dns;
 pub mod dpd;
 pub mod files;
 pub mod http;
+pub mod notice;
 pub mod output;
 pub mod record;
+pub mod smtp;
 pub mod software;
 pub mod ssh;
 pub mod ssl;
 pub mod teredo;
 pub mod time;
+pub mod tunnel;
 pub mod uid;
+pub mod weird;
 pub mod x509;
 pub mod zeek;
 

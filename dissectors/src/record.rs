@@ -3,35 +3,45 @@
 
 use std::io;
 
+use crate::arp::ArpRecord;
 use crate::conn::ConnRecord;
 use crate::dhcp::{DhcpMessageRecord, DhcpRecord};
 use crate::dns::DnsRecord;
 use crate::files::FileRecord;
 use crate::http::HttpRecord;
+use crate::notice::NoticeRecord;
+use crate::smtp::SmtpRecord;
 use crate::software::{SoftwareFound, SoftwareRecord};
 use crate::ssh::SshRecord;
 use crate::ssl::SslRecord;
 use crate::time::Timestamp;
+use crate::tunnel::TunnelRecord;
+use crate::weird::WeirdRecord;
 use crate::x509::X509Record;
 use crate::zeek::LogSet;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     Conn(ConnRecord),
-    Ssl(SslRecord),
+    Ssl(Box<SslRecord>),
     /// One certificate; run `x509::X509Dedup` over records before writing (Zeek
     /// de-duplicates x509.log across connections).
-    X509(X509Record),
-    Ssh(SshRecord),
+    X509(Box<X509Record>),
+    Ssh(Box<SshRecord>),
     Software(SoftwareRecord),
     /// A `Software::found` sighting for `software::SoftwareTracker`; writes no log line.
     SoftwareFound(SoftwareFound),
     Dns(DnsRecord),
-    Http(HttpRecord),
-    Files(FileRecord),
+    Http(Box<HttpRecord>),
+    Files(Box<FileRecord>),
     Dhcp(DhcpRecord),
     /// One DHCP message: input of `dhcp::DhcpAggregator`, not written to any log.
     DhcpMessage(DhcpMessageRecord),
+    Notice(NoticeRecord),
+    Weird(WeirdRecord),
+    Arp(ArpRecord),
+    Smtp(SmtpRecord),
+    Tunnel(TunnelRecord),
 }
 
 impl Record {
@@ -48,6 +58,11 @@ impl Record {
             Record::Files(r) => r.ts,
             Record::Dhcp(r) => r.ts,
             Record::DhcpMessage(r) => r.ts,
+            Record::Notice(r) => r.ts,
+            Record::Weird(r) => r.ts,
+            Record::Arp(r) => r.ts,
+            Record::Smtp(r) => r.ts,
+            Record::Tunnel(r) => r.ts,
         }
     }
 
@@ -55,16 +70,21 @@ impl Record {
     pub fn write_to(&self, logs: &mut LogSet) -> io::Result<()> {
         match self {
             Record::Conn(r) => logs.write(r),
-            Record::Ssl(r) => logs.write(r),
-            Record::X509(r) => logs.write(r),
-            Record::Ssh(r) => logs.write(r),
+            Record::Ssl(r) => logs.write(r.as_ref()),
+            Record::X509(r) => logs.write(r.as_ref()),
+            Record::Ssh(r) => logs.write(r.as_ref()),
             Record::Software(r) => logs.write(r),
             Record::SoftwareFound(_) => Ok(()),
             Record::Dns(r) => logs.write(r),
-            Record::Http(r) => logs.write(r),
-            Record::Files(r) => logs.write(r),
+            Record::Http(r) => logs.write(r.as_ref()),
+            Record::Files(r) => logs.write(r.as_ref()),
             Record::Dhcp(r) => logs.write(r),
             Record::DhcpMessage(_) => Ok(()),
+            Record::Notice(r) => logs.write(r),
+            Record::Weird(r) => logs.write(r),
+            Record::Arp(r) => logs.write(r),
+            Record::Smtp(r) => logs.write(r),
+            Record::Tunnel(r) => logs.write(r),
         }
     }
 }
@@ -83,19 +103,19 @@ impl From<DnsRecord> for Record {
 
 impl From<HttpRecord> for Record {
     fn from(r: HttpRecord) -> Self {
-        Record::Http(r)
+        Record::Http(Box::new(r))
     }
 }
 
 impl From<FileRecord> for Record {
     fn from(r: FileRecord) -> Self {
-        Record::Files(r)
+        Record::Files(Box::new(r))
     }
 }
 
 impl From<SshRecord> for Record {
     fn from(r: SshRecord) -> Self {
-        Record::Ssh(r)
+        Record::Ssh(Box::new(r))
     }
 }
 
@@ -125,12 +145,42 @@ impl From<DhcpMessageRecord> for Record {
 
 impl From<SslRecord> for Record {
     fn from(r: SslRecord) -> Self {
-        Record::Ssl(r)
+        Record::Ssl(Box::new(r))
     }
 }
 
 impl From<X509Record> for Record {
     fn from(r: X509Record) -> Self {
-        Record::X509(r)
+        Record::X509(Box::new(r))
+    }
+}
+
+impl From<NoticeRecord> for Record {
+    fn from(r: NoticeRecord) -> Self {
+        Record::Notice(r)
+    }
+}
+
+impl From<WeirdRecord> for Record {
+    fn from(r: WeirdRecord) -> Self {
+        Record::Weird(r)
+    }
+}
+
+impl From<ArpRecord> for Record {
+    fn from(r: ArpRecord) -> Self {
+        Record::Arp(r)
+    }
+}
+
+impl From<SmtpRecord> for Record {
+    fn from(r: SmtpRecord) -> Self {
+        Record::Smtp(r)
+    }
+}
+
+impl From<TunnelRecord> for Record {
+    fn from(r: TunnelRecord) -> Self {
+        Record::Tunnel(r)
     }
 }

@@ -3,4 +3,5 @@
 pub mod capture;
 pub mod decode;
 pub mod flow;
+pub mod merge;
 pub mod pipeline;

@@ -1,21 +1,21 @@
 //! The per-core pipeline: one reader decodes packets and shards them by a symmetric flow
-//! hash to N workers, each owning its flow table; records come back and are merged in
-//! timestamp order, so the output is the same for any number of workers.
+//! hash to N workers, each owning its flow table; their records are merged into one
+//! stream ordered by the network time they were produced at, identical for any number
+//! of workers (see `merge`), and handed to a sink as they become final.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
-use dissectors::output::OutputStage;
-use dissectors::{teredo, ConnId, Record, Timestamp, Transport, Uid};
-use hashbrown::HashMap;
+use dissectors::{teredo, ConnId, Record, Timestamp, Transport};
 
 use crate::capture::{CaptureError, PcapFile, RawPacket};
 use crate::decode::{
     decode, decode_ip, DecodeError, Decoded, FragmentLimits, FragmentStats, FragmentTable, Outcome,
     L4,
 };
-use crate::flow::{ConnTable, FlowKey, TableStats, TrackerConfig, TunnelLink};
+use crate::flow::{ConnTable, Emitted, FlowKey, TableStats, TrackerConfig, TunnelRole};
+use crate::merge::Merger;
 
 #[derive(Clone, Debug)]
 pub struct PipelineConfig {
@@ -28,6 +28,9 @@ pub struct PipelineConfig {
     pub queue_depth: usize,
     /// Decode problems reported individually (the rest are only counted).
     pub max_reported_errors: usize,
+    /// Network time between watermark ticks sent to every worker, so that records of
+    /// quiet workers are released too (bounds the memory of the merge).
+    pub tick_micros: i64,
 }
 
 impl Default for PipelineConfig {
@@ -39,6 +42,7 @@ impl Default for PipelineConfig {
             batch: 512,
             queue_depth: 64,
             max_reported_errors: 100,
+            tick_micros: 1_000_000,
         }
     }
 }
@@ -81,16 +85,27 @@ impl Bytes<'_> {
 }
 
 struct Job<'a> {
+    /// Network time: the latest packet time seen so far, never going back.
+    clock: Timestamp,
     ts: Timestamp,
     decoded: Decoded,
     bytes: Bytes<'a>,
-    /// The outer flow, for a packet taken out of a tunnel.
-    tunnel: Option<FlowKey>,
+    tunnel: TunnelRole,
 }
 
 impl Job<'_> {
     fn shard(&self, workers: usize) -> usize {
         (FlowKey::of(&self.decoded).shard_hash() % workers as u64) as usize
+    }
+
+    fn run(&self, table: &mut ConnTable) {
+        table.process(
+            self.clock,
+            self.ts,
+            &self.decoded,
+            self.bytes.as_slice(),
+            self.tunnel,
+        );
     }
 }
 
@@ -100,6 +115,7 @@ struct Reader<'p> {
     frags: FragmentTable,
     stats: RunStats,
     max_reported: usize,
+    clock: Timestamp,
 }
 
 impl<'p> Reader<'p> {
@@ -126,6 +142,8 @@ impl<'p> Reader<'p> {
             self.stats.first_ts = Some(p.ts);
         }
         self.stats.last_ts = Some(p.ts);
+        self.clock = self.clock.max(p.ts);
+        let clock = self.clock;
         let (decoded, bytes) = match decode(p.link, p.data) {
             Ok(Outcome::Packet(decoded)) => (decoded, Bytes::Borrowed(p.data)),
             Ok(Outcome::Fragment(f)) => {
@@ -149,23 +167,26 @@ impl<'p> Reader<'p> {
                 };
                 let outer_key = FlowKey::of(&decoded);
                 emit(Job {
+                    clock,
                     ts: p.ts,
                     decoded,
                     bytes,
-                    tunnel: None,
+                    tunnel: TunnelRole::Outer,
                 });
                 emit(Job {
+                    clock,
                     ts: p.ts,
                     decoded: inner,
                     bytes: inner_bytes,
-                    tunnel: Some(outer_key),
+                    tunnel: TunnelRole::Inner(outer_key),
                 });
             }
             None => emit(Job {
+                clock,
                 ts: p.ts,
                 decoded,
                 bytes,
-                tunnel: None,
+                tunnel: TunnelRole::None,
             }),
         }
     }
@@ -198,15 +219,20 @@ impl<'p> Reader<'p> {
         }
     }
 }
-
 const IPV6_NO_NEXT_HEADER: u8 = 59;
 
-/// Reads a capture file through the pipeline and returns every record, ordered by
-/// timestamp (then uid), plus what the run saw.
+/// Bytes of the capture released from memory at a time, and kept behind the reader when
+/// workers may still be reading them.
+const RELEASE_STEP: usize = 16 << 20;
+const RELEASE_LAG: usize = 64 << 20;
+
+/// Reads a capture file through the pipeline, handing every record to `sink` as soon as
+/// it is final; returns what the run saw.
 pub fn run_file(
     path: &Path,
     config: &PipelineConfig,
-) -> Result<(Vec<Record>, RunStats), CaptureError> {
+    sink: &mut (dyn FnMut(Record) + Send),
+) -> Result<RunStats, CaptureError> {
     let file = PcapFile::open(path)?;
     let packets = file.packets()?;
     let mut reader = Reader {
@@ -214,78 +240,122 @@ pub fn run_file(
         frags: FragmentTable::new(config.fragments),
         stats: RunStats::default(),
         max_reported: config.max_reported_errors,
+        clock: Timestamp(i64::MIN),
     };
-    let mut records = Vec::new();
     let workers = config.workers.max(1);
     let mut tables = Vec::new();
-    let mut links = Vec::new();
-
-    if workers == 1 {
-        let mut table = ConnTable::new(config.tracker.clone());
-        for p in packets {
-            match p {
-                Ok(p) => reader.decode(&p, &mut |job| {
-                    table.process(
-                        job.ts,
-                        &job.decoded,
-                        job.bytes.as_slice(),
-                        job.tunnel.as_ref(),
-                        &mut records,
-                    )
-                }),
-                Err(e) => reader.stats.capture_error = Some(e),
+    let mut released = 0usize;
+    let lag = if workers == 1 { 0 } else { RELEASE_LAG };
+    // Pages behind the read position are dropped in steps; the lag leaves the workers'
+    // queued packets resident (touching a dropped page would only re-read it).
+    let mut release = |p: &RawPacket<'_>| {
+        if let Some(at) = file.offset_of(p.data) {
+            if at > released + RELEASE_STEP + lag {
+                released = at - lag;
+                file.release_before(released);
             }
         }
-        table.flush(&mut records);
-        links.append(&mut table.take_links());
+    };
+
+    if workers == 1 {
+        let mut merger = Merger::new(1, sink);
+        let mut table = ConnTable::new(config.tracker.clone());
+        let mut emitted = Vec::new();
+        for p in packets {
+            match p {
+                Ok(p) => {
+                    reader.decode(&p, &mut |job| job.run(&mut table));
+                    release(&p);
+                }
+                Err(e) => reader.stats.capture_error = Some(e),
+            }
+            table.take_emitted(&mut emitted);
+            if !emitted.is_empty() {
+                merger.add(0, &mut emitted, reader.clock);
+            }
+        }
+        table.flush();
+        table.take_emitted(&mut emitted);
+        merger.add(0, &mut emitted, Timestamp(i64::MAX));
+        merger.finish();
         tables.push(table.stats());
     } else {
         std::thread::scope(|scope| {
-            let mut senders: Vec<Sender<Vec<Job<'_>>>> = Vec::with_capacity(workers);
+            let (out_tx, out_rx) = bounded::<(usize, Vec<Emitted>, Timestamp)>(workers * 4);
+            let merger_thread = scope.spawn(move || {
+                let mut merger = Merger::new(workers, sink);
+                for (source, mut records, watermark) in out_rx {
+                    merger.add(source, &mut records, watermark);
+                }
+                merger.finish();
+            });
+            let mut senders: Vec<Sender<Message<'_>>> = Vec::with_capacity(workers);
             let (recycle_tx, recycle_rx) =
                 bounded::<Vec<Job<'_>>>(workers * config.queue_depth * 2);
             let mut handles = Vec::with_capacity(workers);
-            for _ in 0..workers {
-                let (tx, rx) = bounded::<Vec<Job<'_>>>(config.queue_depth);
+            for index in 0..workers {
+                let (tx, rx) = bounded::<Message<'_>>(config.queue_depth);
                 senders.push(tx);
                 let tracker = config.tracker.clone();
                 let recycle = recycle_tx.clone();
-                handles.push(scope.spawn(move || worker(rx, recycle, tracker)));
+                let out = out_tx.clone();
+                handles.push(scope.spawn(move || worker(index, rx, recycle, out, tracker)));
             }
             drop(recycle_tx);
+            drop(out_tx);
             let mut pending: Vec<Vec<Job<'_>>> = (0..workers)
                 .map(|_| Vec::with_capacity(config.batch))
                 .collect();
+            let mut last_tick = Timestamp(i64::MIN);
             for p in packets {
                 match p {
-                    Ok(p) => reader.decode(&p, &mut |job| {
-                        let w = job.shard(workers);
-                        pending[w].push(job);
-                        if pending[w].len() >= config.batch {
-                            let fresh = next_batch(&recycle_rx, config.batch);
-                            let full = std::mem::replace(&mut pending[w], fresh);
-                            let _ = senders[w].send(full);
-                        }
-                    }),
+                    Ok(p) => {
+                        release(&p);
+                        reader.decode(&p, &mut |job| {
+                            let w = job.shard(workers);
+                            pending[w].push(job);
+                            if pending[w].len() >= config.batch {
+                                let fresh = recycle_rx
+                                    .try_recv()
+                                    .unwrap_or_else(|_| Vec::with_capacity(config.batch));
+                                let full = std::mem::replace(&mut pending[w], fresh);
+                                let _ = senders[w].send(Message::Batch(full));
+                            }
+                        })
+                    }
                     Err(e) => reader.stats.capture_error = Some(e),
+                }
+                // Every tick, all that came before has been sent: workers may move their
+                // watermark to the reader's clock even if they got no packet.
+                if reader.clock.0.saturating_sub(last_tick.0) >= config.tick_micros {
+                    last_tick = reader.clock;
+                    for (w, batch) in pending.iter_mut().enumerate() {
+                        if !batch.is_empty() {
+                            let fresh = recycle_rx
+                                .try_recv()
+                                .unwrap_or_else(|_| Vec::with_capacity(config.batch));
+                            let _ =
+                                senders[w].send(Message::Batch(std::mem::replace(batch, fresh)));
+                        }
+                        let _ = senders[w].send(Message::Tick(reader.clock));
+                    }
                 }
             }
             for (w, batch) in pending.into_iter().enumerate() {
                 if !batch.is_empty() {
-                    let _ = senders[w].send(batch);
+                    let _ = senders[w].send(Message::Batch(batch));
                 }
             }
             drop(senders);
             drop(recycle_rx);
             for h in handles {
                 match h.join() {
-                    Ok((mut recs, stats, mut worker_links)) => {
-                        records.append(&mut recs);
-                        links.append(&mut worker_links);
-                        tables.push(stats);
-                    }
+                    Ok(stats) => tables.push(stats),
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
+            }
+            if let Err(panic) = merger_thread.join() {
+                std::panic::resume_unwind(panic);
             }
         });
     }
@@ -296,106 +366,56 @@ pub fn run_file(
         reader.stats.table.evicted += t.evicted;
     }
     reader.stats.fragments = reader.frags.stats;
-    resolve_tunnel_parents(&mut records, &links);
-    records.sort_by(|a, b| {
-        a.ts()
-            .cmp(&b.ts())
-            .then_with(|| record_tiebreak(a).cmp(&record_tiebreak(b)))
-    });
-    let mut stage = OutputStage::new();
-    let mut written = Vec::with_capacity(records.len());
-    for r in records {
-        stage.push(r, &mut written);
-    }
-    stage.finish(&mut written);
-    // Aggregated records (a DHCP transaction, say) carry the time they began.
-    written.sort_by_key(Record::ts);
-    Ok((written, reader.stats))
+    Ok(reader.stats)
 }
 
-fn next_batch<'a>(recycle: &Receiver<Vec<Job<'a>>>, cap: usize) -> Vec<Job<'a>> {
-    recycle
-        .try_recv()
-        .unwrap_or_else(|_| Vec::with_capacity(cap))
+/// Reads a capture file and returns every record in output order (for tests and tools
+/// that want them all at once).
+pub fn collect_file(
+    path: &Path,
+    config: &PipelineConfig,
+) -> Result<(Vec<Record>, RunStats), CaptureError> {
+    let mut records = Vec::new();
+    let stats = run_file(path, config, &mut |r| records.push(r))?;
+    Ok((records, stats))
+}
+
+enum Message<'a> {
+    Batch(Vec<Job<'a>>),
+    /// Everything up to this network time has been sent.
+    Tick(Timestamp),
 }
 
 fn worker<'a>(
-    rx: Receiver<Vec<Job<'a>>>,
+    index: usize,
+    rx: Receiver<Message<'a>>,
     recycle: Sender<Vec<Job<'a>>>,
+    out: Sender<(usize, Vec<Emitted>, Timestamp)>,
     tracker: TrackerConfig,
-) -> (Vec<Record>, TableStats, Vec<TunnelLink>) {
+) -> TableStats {
     let mut table = ConnTable::new(tracker);
-    let mut out = Vec::new();
-    for mut batch in rx {
-        for job in batch.drain(..) {
-            table.process(
-                job.ts,
-                &job.decoded,
-                job.bytes.as_slice(),
-                job.tunnel.as_ref(),
-                &mut out,
-            );
-        }
-        let _ = recycle.try_send(batch);
-    }
-    table.flush(&mut out);
-    (out, table.stats(), table.take_links())
-}
-
-/// Fills `tunnel_parents` of tunnelled connections with the uid of the outer connection
-/// that was active when each came through it.
-fn resolve_tunnel_parents(records: &mut [Record], links: &[TunnelLink]) {
-    if links.is_empty() {
-        return;
-    }
-    let mut outer: HashMap<FlowKey, Vec<(Timestamp, Timestamp, Uid)>> = HashMap::new();
-    for r in records.iter() {
-        if let Record::Conn(c) = r {
-            let key = FlowKey::between(
-                (c.id.orig_h, c.id.orig_p),
-                (c.id.resp_h, c.id.resp_p),
-                c.ip_proto.unwrap_or(0),
-            );
-            let end = c.ts.saturating_add(c.duration.unwrap_or_default());
-            outer.entry(key).or_default().push((c.ts, end, c.uid));
-        }
-    }
-    let mut parents: HashMap<Uid, Vec<Uid>> = HashMap::new();
-    for link in links {
-        let Some(candidates) = outer.get(&link.outer) else {
-            continue;
-        };
-        // The latest outer connection that had started by then.
-        let found = candidates
-            .iter()
-            .filter(|(start, _, _)| *start <= link.ts)
-            .max_by_key(|(start, _, _)| *start);
-        if let Some(&(_, _, uid)) = found {
-            let list = parents.entry(link.inner).or_default();
-            if !list.contains(&uid) {
-                list.push(uid);
+    let mut watermark = Timestamp(i64::MIN);
+    for message in rx {
+        match message {
+            Message::Batch(mut batch) => {
+                for job in batch.drain(..) {
+                    watermark = job.clock;
+                    job.run(&mut table);
+                }
+                let _ = recycle.try_send(batch);
+            }
+            Message::Tick(clock) => {
+                table.advance(clock);
+                watermark = clock;
             }
         }
+        let mut emitted = Vec::new();
+        table.take_emitted(&mut emitted);
+        let _ = out.send((index, emitted, watermark));
     }
-    for r in records.iter_mut() {
-        if let Record::Conn(c) = r {
-            if let Some(p) = parents.remove(&c.uid) {
-                c.tunnel_parents = Some(p);
-            }
-        }
-    }
-}
-
-/// A stable order among records with the same timestamp, independent of which worker
-/// produced them.
-fn record_tiebreak(r: &Record) -> (u8, u128) {
-    match r {
-        Record::Conn(c) => (0, c.uid.bits),
-        Record::Dns(d) => (1, d.uid.bits),
-        Record::Http(h) => (2, h.uid.bits),
-        Record::Ssl(s) => (3, s.uid.bits),
-        Record::Ssh(s) => (4, s.uid.bits),
-        Record::Files(_) | Record::X509(_) | Record::Software(_) => (5, 0),
-        Record::SoftwareFound(_) | Record::Dhcp(_) | Record::DhcpMessage(_) => (6, 0),
-    }
+    table.flush();
+    let mut emitted = Vec::new();
+    table.take_emitted(&mut emitted);
+    let _ = out.send((index, emitted, Timestamp(i64::MAX)));
+    table.stats()
 }

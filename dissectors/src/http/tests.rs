@@ -116,7 +116,7 @@ fn mask(mut cols: Vec<String>) -> Vec<String> {
 fn http_records(recs: &[Record]) -> Vec<&HttpRecord> {
     recs.iter()
         .filter_map(|r| match r {
-            Record::Http(h) => Some(h),
+            Record::Http(h) => Some(h.as_ref()),
             _ => None,
         })
         .collect()
@@ -125,7 +125,7 @@ fn http_records(recs: &[Record]) -> Vec<&HttpRecord> {
 fn file_records(recs: &[Record]) -> Vec<&FileRecord> {
     recs.iter()
         .filter_map(|r| match r {
-            Record::Files(f) => Some(f),
+            Record::Files(f) => Some(f.as_ref()),
             _ => None,
         })
         .collect()

@@ -130,7 +130,7 @@ fn ssh_records(run: &Run) -> Vec<(&SshRecord, bool)> {
     run.records
         .iter()
         .filter_map(|(r, early)| match r {
-            Record::Ssh(s) => Some((s, *early)),
+            Record::Ssh(s) => Some((s.as_ref(), *early)),
             _ => None,
         })
         .collect()
@@ -298,7 +298,7 @@ fn detection_is_by_content() {
     let ssh: Vec<&SshRecord> = out
         .iter()
         .filter_map(|r| match r {
-            Record::Ssh(s) => Some(s),
+            Record::Ssh(s) => Some(s.as_ref()),
             _ => None,
         })
         .collect();
@@ -332,7 +332,7 @@ fn a_gap_stops_the_analysis() {
     let ssh: Vec<&SshRecord> = out
         .iter()
         .filter_map(|r| match r {
-            Record::Ssh(s) => Some(s),
+            Record::Ssh(s) => Some(s.as_ref()),
             _ => None,
         })
         .collect();

@@ -70,7 +70,7 @@ fn ssl_records(run: &Run) -> Vec<&SslRecord> {
     run.records
         .iter()
         .filter_map(|r| match r {
-            Record::Ssl(s) => Some(s),
+            Record::Ssl(s) => Some(s.as_ref()),
             _ => None,
         })
         .collect()
@@ -80,7 +80,7 @@ fn x509_records(run: &Run) -> Vec<&X509Record> {
     run.records
         .iter()
         .filter_map(|r| match r {
-            Record::X509(x) => Some(x),
+            Record::X509(x) => Some(x.as_ref()),
             _ => None,
         })
         .collect()

@@ -88,6 +88,14 @@ impl<W: Write> LogWriter<W> {
     }
 }
 
+/// Renders one record as a single line (TSV row or JSON object, with its newline) into
+/// `out`, without a log header: for stores that keep records outside a log file.
+pub fn write_record_line<R: ZeekRecord>(out: &mut Vec<u8>, format: LogFormat, record: &R) {
+    let mut row = Row::new(out, format, R::FIELDS);
+    record.write_row(&mut row);
+    row.finish();
+}
+
 /// `%Y-%m-%d-%H-%M-%S` of a wall-clock time, in UTC.
 pub fn zeek_wall_time(t: std::time::SystemTime) -> String {
     let secs = t

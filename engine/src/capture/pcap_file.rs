@@ -115,6 +115,37 @@ impl PcapFile {
         &self.map
     }
 
+    /// Drops the pages of the mapping before byte `offset` from this process's memory, so
+    /// that reading a large file keeps a flat resident size. Anything still referring to
+    /// those bytes stays valid: the pages come back from the file on the next access.
+    pub fn release_before(&self, offset: usize) {
+        #[cfg(unix)]
+        {
+            const PAGE: usize = 4096;
+            let end = (offset.min(self.map.len()) / PAGE) * PAGE;
+            if end == 0 {
+                return;
+            }
+            // SAFETY: the mapping is a private, read-only mapping of a file we never write.
+            // MADV_DONTNEED on such a mapping only discards the resident copies: later reads
+            // of the range fault the same bytes back in from the file, so no slice
+            // borrowed from the mapping can observe different contents.
+            let _ = unsafe {
+                self.map
+                    .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, 0, end)
+            };
+        }
+        #[cfg(not(unix))]
+        let _ = offset;
+    }
+
+    /// Byte offset of a packet's bytes within the file, when they are borrowed from it.
+    pub fn offset_of(&self, bytes: &[u8]) -> Option<usize> {
+        let base = self.map.as_ptr() as usize;
+        let at = bytes.as_ptr() as usize;
+        (at >= base && at <= base + self.map.len()).then(|| at - base)
+    }
+
     /// Iterates the packets. A fault ends the iteration with one `Err`.
     pub fn packets(&self) -> Result<Packets<'_>, CaptureError> {
         Packets::new(&self.path, &self.map)

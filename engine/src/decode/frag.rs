@@ -90,6 +90,11 @@ impl FragmentTable {
         self.pending.len()
     }
 
+    /// Payload bytes held for pending datagrams (at most `FragmentLimits::max_bytes`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.buffered
+    }
+
     /// Adds one fragment (its packet bytes and decoded description); returns the whole
     /// datagram when this fragment completes it.
     pub fn add(&mut self, ts: Timestamp, bytes: &[u8], f: &FragmentInfo) -> Option<Reassembled> {
@@ -127,8 +132,21 @@ impl FragmentTable {
             );
             self.order.push_back((key, ts));
         }
-        let entry = self.pending.get_mut(&key)?;
         let data = bytes.get(f.data_offset as usize..(f.data_offset + f.data_len) as usize)?;
+        let held = self.pending.get(&key)?.payload.len();
+        let grow = (end as usize).saturating_sub(held);
+        // Pending datagrams grow after they were admitted: keep the total under the byte
+        // cap by evicting the oldest, which may be this datagram itself.
+        while self.buffered + grow > self.limits.max_bytes {
+            if !self.evict_oldest() || !self.pending.contains_key(&key) {
+                if let Some(p) = self.pending.remove(&key) {
+                    self.buffered = self.buffered.saturating_sub(p.payload.len());
+                    self.stats.evicted += 1;
+                }
+                return None;
+            }
+        }
+        let entry = self.pending.get_mut(&key)?;
         if entry.payload.len() < end as usize {
             self.buffered += end as usize - entry.payload.len();
             entry.payload.resize(end as usize, 0);
@@ -290,6 +308,23 @@ mod tests {
         }
         assert!(t.pending() <= 16);
         assert_eq!(t.stats.evicted, 1000 - 16);
+    }
+
+    #[test]
+    fn growing_datagrams_stay_under_the_byte_cap() {
+        let limits = FragmentLimits {
+            max_pending: 100,
+            max_bytes: 10_000,
+            ..FragmentLimits::default()
+        };
+        let mut t = FragmentTable::new(limits);
+        // Admitted small, then each grows to 60 KiB with a piece near the end.
+        for id in 0..50u16 {
+            assert!(feed(&mut t, &ipv4_fragment(id, 0, true, &[0u8; 8])).is_none());
+            assert!(feed(&mut t, &ipv4_fragment(id, 60_000, true, &[0u8; 8])).is_none());
+            assert!(t.buffered_bytes() <= 10_000, "{}", t.buffered_bytes());
+        }
+        assert_eq!(t.stats.evicted, 50);
     }
 
     #[test]

@@ -11,5 +11,5 @@ pub use history::History;
 pub use key::FlowKey;
 pub use local::LocalNets;
 pub use reassembly::{Chunk, Reassembler};
-pub use table::{ConnTable, TableStats, TrackerConfig, TunnelLink};
+pub use table::{ConnTable, Emitted, TableStats, TrackerConfig, TunnelRole};
 pub use tcp::{EndpointState, TcpState};

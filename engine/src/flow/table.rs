@@ -213,17 +213,35 @@ struct Conn {
     bad_checksums: [(u32, u32); 2],
     /// Outer flows this connection was tunnelled through, with the first time each.
     tunnels: Vec<(FlowKey, Timestamp)>,
+    carries_tunnel: bool,
 }
 
-/// A connection seen inside a tunnel: the outer flow it came through, to be turned into
-/// the outer connection's uid (`tunnel_parents`) once every connection is known, since
-/// the outer connection may be tracked by another worker.
+/// A removed connection's tunnel details: its uid, the outer flows it came through, and
+/// whether it carried a tunnel itself.
+type RemovedTunnel = (Uid, Vec<(FlowKey, Timestamp)>, bool);
+
+/// How a packet relates to a tunnel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TunnelLink {
-    pub inner: Uid,
-    pub outer: FlowKey,
-    /// When the inner connection first came through this outer flow.
-    pub ts: Timestamp,
+pub enum TunnelRole {
+    None,
+    /// The packet carries a tunnel (its connection may be named in `tunnel_parents`).
+    Outer,
+    /// The packet came out of the tunnel carried by this outer flow.
+    Inner(FlowKey),
+}
+
+/// A record as it leaves a flow table: the network time it was produced at (what orders
+/// the output, the way Zeek writes logs as connections end), and for a tunnelled
+/// connection the outer flows still to be turned into `tunnel_parents` uids, since the
+/// outer connection may be tracked by another worker.
+#[derive(Debug)]
+pub struct Emitted {
+    pub at: Timestamp,
+    pub record: Record,
+    /// Outer flows with the time each was first used.
+    pub tunnels: Vec<(FlowKey, Timestamp)>,
+    /// The connection carried a tunnel.
+    pub carries_tunnel: bool,
 }
 
 #[derive(Default, Debug, Clone, Copy)]
@@ -232,6 +250,8 @@ pub struct TableStats {
     pub connections: u64,
     pub evicted: u64,
     pub active: u64,
+    /// Timers queued (live ones and those of ended connections not yet purged).
+    pub timers: u64,
 }
 
 pub struct ConnTable {
@@ -240,10 +260,20 @@ pub struct ConnTable {
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
     timers: BinaryHeap<Reverse<Timer>>,
+    /// Queue length at which the timers of ended connections are purged.
+    purge_timers_at: usize,
     next_serial: u64,
     stats: TableStats,
-    links: Vec<TunnelLink>,
+    /// Records produced and not yet taken, with their emission times.
+    emitted: Vec<Emitted>,
+    /// Reused buffer for the records of one step.
+    scratch: Vec<Record>,
+    /// Tunnel details of connections just removed, until their records are tagged.
+    removed_tunnels: Vec<RemovedTunnel>,
 }
+
+/// The timer queue is never purged below this length.
+const MIN_TIMER_PURGE: usize = 4096;
 
 impl ConnTable {
     pub fn new(config: TrackerConfig) -> Self {
@@ -253,28 +283,68 @@ impl ConnTable {
             slots: Vec::new(),
             free: Vec::new(),
             timers: BinaryHeap::new(),
+            purge_timers_at: MIN_TIMER_PURGE,
             next_serial: 0,
             stats: TableStats::default(),
-            links: Vec::new(),
+            emitted: Vec::new(),
+            scratch: Vec::new(),
+            removed_tunnels: Vec::new(),
         }
     }
 
     pub fn stats(&self) -> TableStats {
         TableStats {
             active: self.index.len() as u64,
+            timers: self.timers.len() as u64,
             ..self.stats
         }
     }
 
     /// Runs the timers due at `now` (network time), as Zeek does before each packet.
-    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Record>) {
+    pub fn advance(&mut self, now: Timestamp) {
         while let Some(Reverse(t)) = self.timers.peek().copied() {
             if t.at > now {
                 break;
             }
             self.timers.pop();
-            self.fire(t, out);
+            let mut scratch = std::mem::take(&mut self.scratch);
+            self.fire(t, &mut scratch);
+            self.emit(t.at, scratch);
         }
+    }
+
+    /// Tags the records of one step with their emission time.
+    fn emit(&mut self, at: Timestamp, mut records: Vec<Record>) {
+        for record in records.drain(..) {
+            let (tunnels, carries_tunnel) = match &record {
+                Record::Conn(c) if !self.removed_tunnels.is_empty() => {
+                    match self
+                        .removed_tunnels
+                        .iter()
+                        .position(|(uid, _, _)| *uid == c.uid)
+                    {
+                        Some(i) => {
+                            let (_, t, carries) = self.removed_tunnels.swap_remove(i);
+                            (t, carries)
+                        }
+                        None => (Vec::new(), false),
+                    }
+                }
+                _ => (Vec::new(), false),
+            };
+            self.emitted.push(Emitted {
+                at,
+                record,
+                tunnels,
+                carries_tunnel,
+            });
+        }
+        self.scratch = records;
+    }
+
+    /// Moves the records produced so far into `into`, in emission order.
+    pub fn take_emitted(&mut self, into: &mut Vec<Emitted>) {
+        into.append(&mut self.emitted);
     }
 
     fn fire(&mut self, t: Timer, out: &mut Vec<Record>) {
@@ -328,6 +398,16 @@ impl ConnTable {
     }
 
     fn push_timer(&mut self, at: Timestamp, serial: u64, epoch: u32, slot: u32, kind: TimerKind) {
+        // Timers of ended connections stay queued until due: a flood of short-lived flows
+        // would grow the queue without bound. Drop them once the queue doubled since the
+        // last purge (amortized constant work per timer).
+        if self.timers.len() >= self.purge_timers_at {
+            let slots = &self.slots;
+            self.timers.retain(|Reverse(t)| {
+                matches!(slots.get(t.slot as usize), Some(Some(c)) if c.serial == t.serial && c.epoch == t.epoch)
+            });
+            self.purge_timers_at = (2 * self.timers.len()).max(MIN_TIMER_PURGE);
+        }
         self.timers.push(Reverse(Timer {
             at,
             serial,
@@ -337,37 +417,54 @@ impl ConnTable {
         }));
     }
 
-    /// The tunnel links of the connections removed so far (drained).
-    pub fn take_links(&mut self) -> Vec<TunnelLink> {
-        std::mem::take(&mut self.links)
-    }
-
     /// Processes one decoded packet; `bytes` are the bytes `d` was decoded from, and
     /// `tunnel` the outer flow when the packet came out of a tunnel.
+    ///
+    /// `clock` is network time (never going back, the same for every worker), `ts` the
+    /// packet's own time.
     pub fn process(
+        &mut self,
+        clock: Timestamp,
+        ts: Timestamp,
+        d: &Decoded,
+        bytes: &[u8],
+        tunnel: TunnelRole,
+    ) {
+        self.advance(clock);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        self.process_packet(ts, d, bytes, tunnel, &mut scratch);
+        self.emit(clock, scratch);
+    }
+
+    fn process_packet(
         &mut self,
         ts: Timestamp,
         d: &Decoded,
         bytes: &[u8],
-        tunnel: Option<&FlowKey>,
+        tunnel: TunnelRole,
         out: &mut Vec<Record>,
     ) {
         self.stats.packets += 1;
-        self.advance(ts, out);
         let key = FlowKey::of(d);
         let slot = match self.index.get(&key).copied() {
             Some(slot) if self.is_tcp_reuse(slot, d) => {
                 self.remove(slot, out);
-                self.create(key, ts, d)
+                self.create(key, ts, d, out)
             }
             Some(slot) => slot,
-            None => self.create(key, ts, d),
+            None => self.create(key, ts, d, out),
         };
-        if let (Some(outer), Some(Some(conn))) = (tunnel, self.slots.get_mut(slot as usize)) {
-            if !conn.tunnels.iter().any(|(k, _)| k == outer)
-                && conn.tunnels.len() < MAX_TUNNEL_PARENTS
-            {
-                conn.tunnels.push((*outer, ts));
+        if let Some(Some(conn)) = self.slots.get_mut(slot as usize) {
+            match tunnel {
+                TunnelRole::Inner(outer) => {
+                    if !conn.tunnels.iter().any(|(k, _)| *k == outer)
+                        && conn.tunnels.len() < MAX_TUNNEL_PARENTS
+                    {
+                        conn.tunnels.push((outer, ts));
+                    }
+                }
+                TunnelRole::Outer => conn.carries_tunnel = true,
+                TunnelRole::None => {}
             }
         }
         self.update(slot, ts, d, bytes, out);
@@ -385,9 +482,9 @@ impl ConnTable {
         tcp.is_reuse(flags, seq, closed)
     }
 
-    fn create(&mut self, key: FlowKey, ts: Timestamp, d: &Decoded) -> u32 {
+    fn create(&mut self, key: FlowKey, ts: Timestamp, d: &Decoded, out: &mut Vec<Record>) -> u32 {
         if self.index.len() >= self.config.max_connections {
-            self.evict_oldest();
+            self.evict_oldest(out);
         }
         let flip = match d.l4 {
             L4::Tcp { flags, .. } => {
@@ -470,6 +567,7 @@ impl ConnTable {
             inactivity,
             bad_checksums: [(0, 1); 2],
             tunnels: Vec::new(),
+            carries_tunnel: false,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -499,17 +597,24 @@ impl ConnTable {
         slot
     }
 
-    fn evict_oldest(&mut self) {
-        // Rare path (table at its cap): the connection idle the longest goes first.
-        let oldest = self
+    /// At the cap: ends the connections idle the longest (their records are written like
+    /// any other's). A scan of the table per new flow would let a flood of new flows cost
+    /// time proportional to the table per packet, so one scan evicts 1/64 of the cap.
+    fn evict_oldest(&mut self, out: &mut Vec<Record>) {
+        let batch = (self.config.max_connections / 64).max(1);
+        let mut idle: Vec<(Timestamp, u32)> = self
             .slots
             .iter()
             .enumerate()
-            .filter_map(|(i, c)| c.as_ref().map(|c| (c.last, i)))
-            .min();
-        if let Some((_, slot)) = oldest {
-            let mut sink = Vec::new();
-            self.remove(slot as u32, &mut sink);
+            .filter_map(|(i, c)| c.as_ref().map(|c| (c.last, i as u32)))
+            .collect();
+        if idle.len() > batch {
+            idle.select_nth_unstable(batch - 1);
+            idle.truncate(batch);
+        }
+        idle.sort_unstable();
+        for (_, slot) in idle {
+            self.remove(slot, out);
             self.stats.evicted += 1;
         }
     }
@@ -669,22 +774,33 @@ impl ConnTable {
                 }
             }
         }
-        for &(outer, ts) in &conn.tunnels {
-            self.links.push(TunnelLink {
-                inner: conn.uid,
-                outer,
-                ts,
-            });
+        if !conn.tunnels.is_empty() || conn.carries_tunnel {
+            let tunnels = std::mem::take(&mut conn.tunnels);
+            self.removed_tunnels
+                .push((conn.uid, tunnels, conn.carries_tunnel));
         }
         out.push(Record::Conn(self.conn_record(&conn)));
     }
 
+    /// Out-of-order TCP payload bytes held for the dissectors, over all connections
+    /// (each direction holds at most `max_reassembly_per_direction`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.slots
+            .iter()
+            .flatten()
+            .filter_map(|c| c.tcp.as_deref())
+            .map(|t| t.orig().reassembler.buffered_bytes() + t.resp().reassembler.buffered_bytes())
+            .sum()
+    }
+
     /// Ends every connection (end of input or shutdown).
-    pub fn flush(&mut self, out: &mut Vec<Record>) {
+    pub fn flush(&mut self) {
+        let mut scratch = std::mem::take(&mut self.scratch);
         for slot in 0..self.slots.len() as u32 {
-            self.remove(slot, out);
+            self.remove(slot, &mut scratch);
         }
         self.timers.clear();
+        self.emit(Timestamp(i64::MAX), scratch);
     }
 
     fn conn_record(&self, c: &Conn) -> ConnRecord {

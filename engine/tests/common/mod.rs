@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use dissectors::zeek::{LogFormat, LogSet};
 use dissectors::Record;
-use engine::pipeline::{run_file, PipelineConfig};
+use engine::pipeline::{collect_file, PipelineConfig};
 
 pub fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
@@ -74,7 +74,7 @@ pub fn run_with(pcap: &Path, workers: usize, dissect: bool, verify_checksums: bo
     };
     config.tracker.dissect = dissect;
     config.tracker.verify_checksums = verify_checksums;
-    run_file(pcap, &config).expect("run").0
+    collect_file(pcap, &config).expect("run").0
 }
 
 /// One row of a Zeek TSV log, by field name (unset fields hold `-`).
