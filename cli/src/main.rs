@@ -1,15 +1,21 @@
-//! `slipstream`: the command-line front end.
+//! `slipstream`: the command-line front end. Flags follow Slips where they mean the same
+//! thing (`-f`, `-i`, `-o`, `-c`, `-F`, `-v`).
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+mod output;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, ValueEnum};
-use dissectors::zeek::{LogFormat, LogSet};
-use engine::pipeline::{run_file, PipelineConfig, RunStats};
+use dissectors::zeek::LogFormat;
+use engine::capture::LiveOptions;
+use engine::pipeline::{run_file_until, run_live, PipelineConfig, RunStats};
+
+use output::Outputs;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -20,17 +26,31 @@ enum Format {
     Json,
 }
 
-/// Network security monitor: rebuilds Zeek's logs from packets and detects attacks.
+/// Network security monitor and behavioral IPS: rebuilds Zeek's logs from packets and
+/// detects attacks the way Slips does.
 #[derive(Parser, Debug)]
 #[command(name = "slipstream", version, about)]
 struct Args {
     /// Capture file to read (pcap or pcapng).
-    #[arg(short = 'f', long = "filepath")]
+    #[arg(short = 'f', long = "filepath", conflicts_with = "interface")]
     file: Option<PathBuf>,
 
-    /// Output folder for the logs.
+    /// Interface(s) to capture from live, comma-separated (`eth0,eth1`). Runs until
+    /// Ctrl+C or SIGTERM.
+    #[arg(short = 'i', long = "interface", value_delimiter = ',')]
+    interface: Vec<String>,
+
+    /// BPF filter for live capture (runs in the kernel).
+    #[arg(short = 'F', long = "pcapfilter")]
+    filter: Option<String>,
+
+    /// Output folder for the logs, alerts and flows.sqlite.
     #[arg(short = 'o', long = "output", default_value = "output")]
     output: PathBuf,
+
+    /// Configuration file (missing: defaults).
+    #[arg(short = 'c', long = "config", default_value = "config/slipstream.yaml")]
+    config: PathBuf,
 
     /// Log format: Zeek's TSV (default) or JSON lines.
     #[arg(long = "log-format", value_enum, default_value_t = Format::Tsv)]
@@ -40,11 +60,20 @@ struct Args {
     #[arg(long)]
     workers: Option<usize>,
 
-    /// Only rebuild conn.log (no protocol dissectors).
+    /// Only rebuild conn.log (no protocol dissectors, no detections).
     #[arg(long)]
     conn_only: bool,
 
-    /// Verbosity: how much to print about the run.
+    /// Ignore transport checksums (Zeek's -C): needed for captures taken on a host with
+    /// checksum offloading, where outgoing packets carry unfilled checksums.
+    #[arg(short = 'C', long = "ignore-checksums")]
+    ignore_checksums: bool,
+
+    /// Seconds between status lines (and `stats.json` updates) in live capture.
+    #[arg(long, default_value_t = 5)]
+    status_every: u64,
+
+    /// Verbosity: how much to print about the run (0 = only errors).
     #[arg(short = 'v', long = "verbose", default_value_t = 1)]
     verbose: u8,
 }
@@ -61,9 +90,11 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<()> {
-    let Some(path) = args.file.as_deref() else {
-        anyhow::bail!("nothing to read: give a capture file with -f FILE (see --help)");
-    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone())
+            .context("cannot install the signal handlers")?;
+    }
     let mut config = PipelineConfig {
         workers: args
             .workers
@@ -71,60 +102,54 @@ fn run(args: &Args) -> Result<()> {
         ..PipelineConfig::default()
     };
     config.tracker.dissect = !args.conn_only;
-    fs::create_dir_all(&args.output)
-        .with_context(|| format!("cannot create output folder {}", args.output.display()))?;
+    config.tracker.verify_checksums = !args.ignore_checksums;
     let format = match args.log_format {
         Format::Tsv => LogFormat::Tsv,
         Format::Json => LogFormat::Json,
     };
-    let dir = args.output.clone();
-    let mut logs = LogSet::new(
-        format,
-        Box::new(move |name| {
-            let file = File::create(dir.join(format!("{name}.log")))?;
-            Ok(Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>)
-        }),
-    );
-    let mut write_error: Option<std::io::Error> = None;
+    let analysis = if args.conn_only {
+        None
+    } else {
+        let settings = detectors::Config::load(&args.config)
+            .with_context(|| format!("cannot load the configuration {}", args.config.display()))?;
+        Some(settings)
+    };
+    let mut outputs = Outputs::open(&args.output, format, analysis)?;
     let started = Instant::now();
-    let stats = run_file(path, &config, &mut |record| {
-        if write_error.is_none() {
-            if let Err(e) = record.write_to(&mut logs) {
-                write_error = Some(e);
-            }
-        }
-    })
-    .map_err(anyhow::Error::new)?;
+    let source;
+    let stats = if let Some(path) = args.file.as_deref() {
+        source = path.display().to_string();
+        run_file_until(path, &config, &stop, &mut |record| outputs.record(record))
+            .map_err(anyhow::Error::new)?
+    } else if !args.interface.is_empty() {
+        source = args.interface.join(",");
+        let options = LiveOptions {
+            filter: args.filter.clone(),
+            ..LiveOptions::default()
+        };
+        let out_dir = args.output.clone();
+        let verbose = args.verbose;
+        let mut status = |s: &engine::pipeline::LiveStatus| {
+            output::write_live_status(&out_dir, s, verbose);
+        };
+        let every = Duration::from_secs(args.status_every.max(1));
+        run_live(
+            &args.interface,
+            &options,
+            &config,
+            &stop,
+            every,
+            &mut status,
+            &mut |record| outputs.record(record),
+        )
+        .map_err(anyhow::Error::new)?
+    } else {
+        anyhow::bail!("nothing to read: give a capture file with -f FILE or an interface with -i IFACE (see --help)");
+    };
     let elapsed = started.elapsed();
-    if let Some(e) = write_error {
-        return Err(anyhow::Error::new(e)
-            .context(format!("cannot write logs in {}", args.output.display())));
-    }
-    let counts = logs.counts();
-    logs.close().context("cannot finish the logs")?;
-    write_errors_log(&args.output, &stats)?;
-
+    let report = outputs.finish(&stats)?;
     if args.verbose > 0 {
-        let secs = elapsed.as_secs_f64().max(1e-9);
-        eprintln!(
-            "slipstream: {}: {} packets ({:.0} packets/s, {:.2} Gbit/s), {} connections, {} decode errors, {} non-IP",
-            path.display(),
-            stats.packets,
-            stats.packets as f64 / secs,
-            stats.bytes as f64 * 8.0 / secs / 1e9,
-            stats.table.connections,
-            stats.decode_error_total(),
-            stats.non_ip,
-        );
-        let written: Vec<String> = counts
-            .iter()
-            .map(|(p, n)| format!("{p}.log: {n}"))
-            .collect();
-        eprintln!(
-            "slipstream: wrote {} in {}",
-            written.join(", "),
-            args.output.display()
-        );
+        print_summary(&source, &stats, elapsed, &report, &args.output);
     }
     if let Some(e) = &stats.capture_error {
         eprintln!("slipstream: warning: {e}; the packets before it were processed");
@@ -132,45 +157,43 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-/// `errors.log`: every problem met on the way, naming the file and the place.
-fn write_errors_log(out: &Path, stats: &RunStats) -> Result<()> {
-    let path = out.join("errors.log");
-    let mut f = BufWriter::new(
-        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+fn print_summary(
+    source: &str,
+    stats: &RunStats,
+    elapsed: Duration,
+    report: &output::Report,
+    out: &Path,
+) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    eprintln!(
+        "slipstream: {source}: {} packets ({:.0} packets/s, {:.2} Gbit/s), {} connections, {} decode errors, {} non-IP",
+        stats.packets,
+        stats.packets as f64 / secs,
+        stats.bytes as f64 * 8.0 / secs / 1e9,
+        stats.table.connections,
+        stats.decode_error_total(),
+        stats.non_ip,
     );
-    for m in &stats.messages {
-        writeln!(f, "{m}")?;
+    let written: Vec<String> = report
+        .logs
+        .iter()
+        .map(|(p, n)| format!("{p}.log: {n}"))
+        .collect();
+    eprintln!(
+        "slipstream: wrote {} in {}",
+        written.join(", "),
+        out.display()
+    );
+    if let Some(s) = &report.summary {
+        eprintln!(
+            "slipstream: {} profiles, {} time windows, {} evidence, {} alerts",
+            s.profiles,
+            s.timewindows,
+            s.evidence.kept(),
+            s.alerts.len()
+        );
+        for w in &s.warnings {
+            eprintln!("slipstream: note: {w}");
+        }
     }
-    let reported = stats.messages.len() as u64;
-    let total = stats.decode_error_total();
-    if total > reported {
-        writeln!(
-            f,
-            "... and {} more decode errors not listed",
-            total - reported
-        )?;
-    }
-    for (kind, n) in &stats.decode_errors {
-        writeln!(f, "count: {kind}: {n}")?;
-    }
-    if let Some(e) = &stats.capture_error {
-        writeln!(f, "{e}; the packets before it were processed")?;
-    }
-    let fr = &stats.fragments;
-    if fr.evicted + fr.timed_out + fr.malformed > 0 {
-        writeln!(
-            f,
-            "fragments: {} evicted (memory cap), {} timed out, {} malformed",
-            fr.evicted, fr.timed_out, fr.malformed
-        )?;
-    }
-    if stats.table.evicted > 0 {
-        writeln!(
-            f,
-            "connections evicted at the table cap: {}",
-            stats.table.evicted
-        )?;
-    }
-    f.flush()?;
-    Ok(())
 }

@@ -23,9 +23,13 @@ impl OutputStage {
         }
     }
 
-    /// Takes the next record (in timestamp order); appends what is ready to be written.
+    /// Takes the next record (in output order); appends what is ready to be written.
+    /// The aggregators' inputs (single DHCP messages, software sightings) are consumed.
     pub fn push(&mut self, record: Record, out: &mut Vec<Record>) {
         out.extend(self.dhcp.push(&record));
+        if matches!(record, Record::DhcpMessage(_)) {
+            return;
+        }
         for r in self.x509.push(record) {
             out.extend(self.software.push(r));
         }

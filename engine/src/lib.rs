@@ -5,3 +5,4 @@ pub mod decode;
 pub mod flow;
 pub mod merge;
 pub mod pipeline;
+pub mod readers;

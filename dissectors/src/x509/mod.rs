@@ -25,7 +25,7 @@ use crate::zeek::{escape_bytes_lossy, field, Field, FieldType as T, Row, ZeekRec
 use der::{Reader, Tlv};
 
 /// A parsed certificate: what x509.log shows, plus what hostname checks need.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Certificate {
     pub version: u64,
     /// Upper-case hex of the serial's magnitude (`i2a_ASN1_INTEGER`).

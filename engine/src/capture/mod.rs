@@ -1,7 +1,9 @@
 //! Where packets come from: capture files today, live interfaces later.
 
+mod libpcap;
 mod pcap_file;
 
+pub use libpcap::{KernelStats, LiveCapture, LiveError, LiveOptions, LivePacket};
 pub use pcap_file::{CaptureError, CaptureErrorKind, Packets, PcapFile, RawPacket};
 
 /// A pcap `LINKTYPE_*` value: what the first header of every packet is.

@@ -512,10 +512,9 @@ fn ng_tsresol(mut opts: &[u8], big_endian: bool) -> u64 {
 }
 
 fn ng_timestamp(raw: u64, units_per_sec: u64) -> Timestamp {
-    let secs = raw / units_per_sec;
-    let frac = raw % units_per_sec;
-    let micros = (u128::from(frac) * 1_000_000 / u128::from(units_per_sec)) as i64;
-    Timestamp::from_secs_micros(secs as i64, micros)
+    // 64 bits of coarse units (seconds, say) overflow a microsecond clock: saturate.
+    let micros = u128::from(raw) * 1_000_000 / u128::from(units_per_sec);
+    Timestamp(i64::try_from(micros).unwrap_or(i64::MAX))
 }
 
 impl<'a> Iterator for Packets<'a> {

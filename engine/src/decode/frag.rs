@@ -42,7 +42,8 @@ struct Pending {
     /// IP header of the fragment at offset 0, once seen.
     header: Option<Vec<u8>>,
     payload: Vec<u8>,
-    /// Received byte ranges of the payload, unordered, possibly overlapping.
+    /// Received byte ranges of the payload, sorted and merged (a flood of duplicate or
+    /// overlapping fragments cannot grow the list).
     ranges: Vec<(u32, u32)>,
     /// Payload length, known once the last fragment arrived.
     total: Option<u32>,
@@ -152,7 +153,7 @@ impl FragmentTable {
             entry.payload.resize(end as usize, 0);
         }
         entry.payload[f.offset as usize..end as usize].copy_from_slice(data);
-        entry.ranges.push((f.offset, end));
+        merge_range(&mut entry.ranges, f.offset, end);
         if f.offset == 0 {
             let h =
                 bytes.get(f.header_offset as usize..(f.header_offset + f.header_len) as usize)?;
@@ -163,7 +164,7 @@ impl FragmentTable {
         }
         let total = entry.total?;
         entry.header.as_ref()?;
-        if !covers(&mut entry.ranges, total) {
+        if !covers(&entry.ranges, total) {
             return None;
         }
         let done = self.pending.remove(&key)?;
@@ -202,17 +203,25 @@ impl FragmentTable {
     }
 }
 
-/// Whether `ranges` cover `[0, total)` without a hole.
-fn covers(ranges: &mut [(u32, u32)], total: u32) -> bool {
-    ranges.sort_unstable();
-    let mut reach = 0;
-    for &(start, end) in ranges.iter() {
-        if start > reach {
-            return false;
-        }
-        reach = reach.max(end);
+/// Adds `[start, end)` to sorted ranges that neither overlap nor touch, merging it with
+/// every range it overlaps or touches.
+fn merge_range(ranges: &mut Vec<(u32, u32)>, start: u32, end: u32) {
+    let first = ranges.partition_point(|r| r.1 < start);
+    let last = ranges.partition_point(|r| r.0 <= end);
+    if first == last {
+        ranges.insert(first, (start, end));
+        return;
     }
-    reach >= total
+    let merged = (start.min(ranges[first].0), end.max(ranges[last - 1].1));
+    ranges.drain(first + 1..last);
+    ranges[first] = merged;
+}
+
+/// Whether merged `ranges` cover `[0, total)` without a hole.
+fn covers(ranges: &[(u32, u32)], total: u32) -> bool {
+    ranges
+        .first()
+        .is_some_and(|&(start, end)| start == 0 && end >= total)
 }
 
 fn assemble(done: Pending, key: DatagramKey, total: u32) -> Reassembled {
@@ -325,6 +334,38 @@ mod tests {
             assert!(t.buffered_bytes() <= 10_000, "{}", t.buffered_bytes());
         }
         assert_eq!(t.stats.evicted, 50);
+    }
+
+    #[test]
+    fn ranges_merge() {
+        let mut r = Vec::new();
+        for (s, e) in [
+            (16, 24),
+            (0, 8),
+            (40, 48),
+            (8, 16),
+            (44, 60),
+            (30, 30),
+            (0, 8),
+        ] {
+            merge_range(&mut r, s, e);
+        }
+        assert_eq!(r, [(0, 24), (30, 30), (40, 60)]);
+        merge_range(&mut r, 20, 45);
+        assert_eq!(r, [(0, 60)]);
+        assert!(covers(&r, 60));
+        assert!(!covers(&r, 61));
+    }
+
+    #[test]
+    fn duplicate_fragment_flood_keeps_one_range() {
+        let mut t = FragmentTable::new(FragmentLimits::default());
+        let piece = ipv4_fragment(9, 0, true, &[0u8; 64]);
+        for _ in 0..10_000 {
+            assert!(feed(&mut t, &piece).is_none());
+        }
+        let p = t.pending.values().next().expect("pending");
+        assert_eq!(p.ranges, [(0, 64)]);
     }
 
     #[test]

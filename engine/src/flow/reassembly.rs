@@ -23,6 +23,9 @@ pub struct Reassembler {
     blocks: Vec<Block>,
     buffered: usize,
     max_buffered: usize,
+    /// Out-of-order blocks held at most: tiny segments around holes would otherwise grow
+    /// the list (and its insertion cost) without bound even when no bytes are kept.
+    max_blocks: usize,
     keep_data: bool,
 }
 
@@ -34,6 +37,7 @@ impl Reassembler {
             blocks: Vec::new(),
             buffered: 0,
             max_buffered,
+            max_blocks: (max_buffered / 512).max(1024),
             keep_data,
         }
     }
@@ -132,6 +136,10 @@ impl Reassembler {
         while cur < upper {
             let next_start = self.blocks.get(pos).map_or(upper, |b| b.seq.min(upper));
             if next_start > cur {
+                if self.blocks.len() >= self.max_blocks {
+                    // Not recorded: reported as a gap if it is ever acknowledged.
+                    return;
+                }
                 let piece = &data[(cur - seq) as usize..(next_start - seq) as usize];
                 let keep = self.keep_data && self.buffered + piece.len() <= self.max_buffered;
                 let stored = if keep { piece.to_vec() } else { Vec::new() };
@@ -193,6 +201,27 @@ mod tests {
         assert_eq!(events, ["g7", "dxyz"]);
         // Data below the ack point is old now.
         assert_eq!(collect(&mut r, 3, b"cdefghi"), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn block_count_is_capped() {
+        let mut r = Reassembler::new(true, 1 << 20);
+        // Descending one-byte segments, each beyond a hole: never deliverable.
+        for k in (0..100_000u64).rev() {
+            collect(&mut r, 10 + 2 * k, b"x");
+        }
+        assert!(r.blocks.len() <= r.max_blocks);
+        assert!(r.buffered_bytes() <= r.max_blocks);
+        // Acknowledging everything reports the unrecorded bytes as a gap.
+        let mut gaps = 0;
+        r.ack(300_000, false, &mut |c| {
+            if let Chunk::Gap(n) = c {
+                gaps += n;
+            }
+        });
+        assert!(gaps > 0);
+        assert!(r.blocks.is_empty());
+        assert_eq!(r.buffered_bytes(), 0);
     }
 
     #[test]

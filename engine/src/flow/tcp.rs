@@ -400,7 +400,9 @@ impl TcpState {
         } else {
             rel_seq
         };
-        if len > 0 && !flags.rst() && !underflow {
+        // A payload cut by the snaplen is not delivered (Zeek does the same): the peer's
+        // acknowledgment then reveals the missing bytes as a content gap.
+        if len > 0 && !flags.rst() && !underflow && seg.payload.len() == len as usize {
             self.data_sent(i, rel_data_seq, seg.payload, sink);
         }
 

@@ -127,10 +127,16 @@ enum Parsed {
 
 fn parse_flow(line: &str, c: &Columns) -> Result<Parsed, String> {
     let cells: Vec<&str> = line.split(separator_of(line)).map(str::trim).collect();
-    let get = |col: Option<usize>| col.and_then(|i| cells.get(i).copied()).filter(|s| !s.is_empty());
+    let get = |col: Option<usize>| {
+        col.and_then(|i| cells.get(i).copied())
+            .filter(|s| !s.is_empty())
+    };
     let count = |col: Option<usize>, name: &str| -> Result<Option<u64>, String> {
         get(col)
-            .map(|s| s.parse::<u64>().map_err(|_| format!("{name} `{s}` is not a count")))
+            .map(|s| {
+                s.parse::<u64>()
+                    .map_err(|_| format!("{name} `{s}` is not a count"))
+            })
             .transpose()
     };
     let start = get(c.start).ok_or("no start time")?;
@@ -171,8 +177,8 @@ fn parse_flow(line: &str, c: &Columns) -> Result<Parsed, String> {
     };
     let tot_bytes = count(c.tot_bytes, "TotBytes")?;
     let src_bytes = count(c.src_bytes, "SrcBytes")?;
-    let dst_bytes = count(c.dst_bytes, "DstBytes")?
-        .or_else(|| Some(tot_bytes?.saturating_sub(src_bytes?)));
+    let dst_bytes =
+        count(c.dst_bytes, "DstBytes")?.or_else(|| Some(tot_bytes?.saturating_sub(src_bytes?)));
     let tot_pkts = count(c.tot_pkts, "TotPkts")?;
     let src_pkts = count(c.src_pkts, "SrcPkts")?;
     let dst_pkts =
@@ -257,6 +263,7 @@ impl Iterator for ArgusReader {
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.finished {
+            let line_no = self.lines.line_no() + 1;
             let line = match self.lines.next_line() {
                 Ok(Some(l)) => l,
                 Ok(None) => {
@@ -279,7 +286,7 @@ impl Iterator for ArgusReader {
                 self.columns = Some(cols);
                 continue;
             }
-            let place = Place::Line(self.lines.line_no());
+            let place = Place::Line(line_no);
             let err = |message: String| ReadError {
                 source: self.source.clone(),
                 place: place.clone(),
@@ -335,8 +342,13 @@ mod tests {
             b"StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,SrcPkts,Label",
         )
         .unwrap();
-        assert_eq!((csv.src, csv.dst, csv.src_pkts), (Some(3), Some(6), Some(14)));
-        let tsv = Columns::from_header(b"StartTime\tDur\tProto\tSrcAddr\tSport\tDir\tDstAddr\tDport").unwrap();
+        assert_eq!(
+            (csv.src, csv.dst, csv.src_pkts),
+            (Some(3), Some(6), Some(14))
+        );
+        let tsv =
+            Columns::from_header(b"StartTime\tDur\tProto\tSrcAddr\tSport\tDir\tDstAddr\tDport")
+                .unwrap();
         assert_eq!(tsv.dport, Some(7));
         assert!(Columns::from_header(b"a,b,c").is_none());
     }

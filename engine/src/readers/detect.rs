@@ -97,7 +97,7 @@ pub fn detect_bytes(head: &[u8]) -> Option<InputKind> {
     if head.starts_with(&[0x0c, 0xa5]) || head.starts_with(&[0xa5, 0x0c]) {
         return Some(InputKind::Nfdump);
     }
-    let first = first_content_line(head)?;
+    let first = first_content_line(head)?.trim_ascii_start();
     if first.starts_with(b"#separator") || first.starts_with(b"#fields") {
         return Some(InputKind::ZeekTsv);
     }
@@ -126,7 +126,10 @@ mod tests {
 
     #[test]
     fn kinds_by_content() {
-        assert_eq!(detect_bytes(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]), Some(InputKind::Pcap));
+        assert_eq!(
+            detect_bytes(&[0xd4, 0xc3, 0xb2, 0xa1, 2, 0]),
+            Some(InputKind::Pcap)
+        );
         assert_eq!(detect_bytes(&[0x0c, 0xa5, 1, 0]), Some(InputKind::Nfdump));
         assert_eq!(
             detect_bytes(b"#separator \\x09\n#fields\tts\n"),

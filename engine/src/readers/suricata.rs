@@ -144,8 +144,12 @@ fn flow(v: &Obj, c: Common) -> Result<ConnRecord, String> {
     let state = text(v, &["flow", "state"]).unwrap_or_default();
     let tcp_flags = |k: &str| text(v, &["tcp", k]).map(|f| u8::from_str_radix(&f, 16).ok());
     let resets = (
-        tcp_flags("tcp_flags_ts").flatten().is_some_and(|f| f & 0x04 != 0),
-        tcp_flags("tcp_flags_tc").flatten().is_some_and(|f| f & 0x04 != 0),
+        tcp_flags("tcp_flags_ts")
+            .flatten()
+            .is_some_and(|f| f & 0x04 != 0),
+        tcp_flags("tcp_flags_tc")
+            .flatten()
+            .is_some_and(|f| f & 0x04 != 0),
     );
     let conn_state = match (to_client_pkts, resets, state.as_str()) {
         (0, (true, _), _) => ConnState::RSTOS0,
@@ -240,7 +244,12 @@ fn dns(v: &Obj, c: Common) -> Result<DnsRecord, String> {
     } else if let Some(grouped) = get(v, &["dns", "grouped"]).and_then(Value::as_object) {
         for (rtype_name, list) in grouped {
             let rtype = types.get(rtype_name).copied().unwrap_or(0);
-            for data in list.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            for data in list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
                 answers.push(answer(query.as_deref(), data, rtype, 0));
             }
         }
@@ -256,7 +265,9 @@ fn dns(v: &Obj, c: Common) -> Result<DnsRecord, String> {
         ts: c.ts,
         uid: c.uid,
         id: c.id,
-        trans_id: num(v, &["dns", "id"]).and_then(|i| u16::try_from(i).ok()).unwrap_or(0),
+        trans_id: num(v, &["dns", "id"])
+            .and_then(|i| u16::try_from(i).ok())
+            .unwrap_or(0),
         rtt: None,
         query,
         qclass: Some(1),
@@ -296,10 +307,8 @@ fn http(v: &Obj, c: Common) -> Result<HttpRecord, String> {
     r.host = text(v, &["http", "hostname"]);
     r.uri = text(v, &["http", "url"]);
     r.referrer = text(v, &["http", "http_refer"]);
-    r.version = text(v, &["http", "protocol"]).map(|p| {
-        p.strip_prefix("HTTP/")
-            .map_or(p.clone(), str::to_string)
-    });
+    r.version = text(v, &["http", "protocol"])
+        .map(|p| p.strip_prefix("HTTP/").map_or(p.clone(), str::to_string));
     r.user_agent = text(v, &["http", "http_user_agent"]);
     r.request_body_len = num(v, &["http", "request_body_len"]).unwrap_or(0);
     r.response_body_len = num(v, &["http", "length"]).unwrap_or(0);
@@ -328,7 +337,9 @@ fn tls(v: &Obj, c: Common) -> Result<SslRecord, String> {
         ts: c.ts,
         uid: c.uid,
         id: c.id,
-        version: text(v, &["tls", "version"]).as_deref().and_then(tls_version),
+        version: text(v, &["tls", "version"])
+            .as_deref()
+            .and_then(tls_version),
         cipher: None,
         curve: None,
         server_name: text(v, &["tls", "sni"]),
@@ -427,7 +438,11 @@ fn fileinfo(v: &Obj, c: Common) -> Result<FileRecord, String> {
         .collect();
     Ok(FileRecord {
         ts: c.ts,
-        fuid: Uid::file(mix96(&[c.uid.bits as u64, (c.uid.bits >> 64) as u64, file_id])),
+        fuid: Uid::file(mix96(&[
+            c.uid.bits as u64,
+            (c.uid.bits >> 64) as u64,
+            file_id,
+        ])),
         uid: Some(c.uid),
         id: Some(c.id),
         source: text(v, &["app_proto"]).map(|p| intern(&p.to_ascii_uppercase())),
@@ -490,11 +505,14 @@ fn anomaly(v: &Obj, c: Common) -> Result<WeirdRecord, String> {
     let name = text(v, &["anomaly", "event"])
         .or_else(|| text(v, &["anomaly", "type"]))
         .ok_or("anomaly without `event`")?;
-    let addl = [text(v, &["anomaly", "type"]), text(v, &["anomaly", "layer"])]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let addl = [
+        text(v, &["anomaly", "type"]),
+        text(v, &["anomaly", "layer"]),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
     Ok(WeirdRecord {
         ts: c.ts,
         uid: Some(c.uid),

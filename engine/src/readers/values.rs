@@ -25,7 +25,9 @@ pub fn parse_micros(s: &str) -> Option<i64> {
     let mut whole: i64 = 0;
     let mut i = 0;
     while i < digits.len() && digits[i].is_ascii_digit() {
-        whole = whole.checked_mul(10)?.checked_add(i64::from(digits[i] - b'0'))?;
+        whole = whole
+            .checked_mul(10)?
+            .checked_add(i64::from(digits[i] - b'0'))?;
         i += 1;
     }
     let mut frac: i64 = 0;
@@ -83,21 +85,27 @@ pub fn parse_datetime(s: &str) -> Option<Timestamp> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     if !(b[10] == b' ' || b[10] == b'T') || b[13] != b':' || b[16] != b':' {
         return None;
     }
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let rest = &s[19..];
-    let frac_len = if rest.starts_with('.') {
-        1 + rest[1..].bytes().take_while(u8::is_ascii_digit).count()
-    } else {
-        0
+    let frac_len = match rest.strip_prefix('.') {
+        Some(digits) => 1 + digits.bytes().take_while(u8::is_ascii_digit).count(),
+        None => 0,
     };
     let frac = if frac_len > 1 {
         parse_micros(&format!("0{}", &rest[..frac_len]))?
@@ -292,7 +300,10 @@ mod tests {
 
     #[test]
     fn decimal_seconds_are_exact() {
-        assert_eq!(parse_micros("1601998366.034324"), Some(1_601_998_366_034_324));
+        assert_eq!(
+            parse_micros("1601998366.034324"),
+            Some(1_601_998_366_034_324)
+        );
         assert_eq!(parse_micros("0.000435"), Some(435));
         assert_eq!(parse_micros("12"), Some(12_000_000));
         assert_eq!(parse_micros("-1.5"), Some(-1_500_000));
@@ -319,19 +330,32 @@ mod tests {
             parse_datetime("1970-01-01T00:00:01Z"),
             Some(Timestamp(1_000_000))
         );
-        assert_eq!(parse_datetime("1554395087.5"), Some(Timestamp(1_554_395_087_500_000)));
+        assert_eq!(
+            parse_datetime("1554395087.5"),
+            Some(Timestamp(1_554_395_087_500_000))
+        );
         assert_eq!(parse_datetime("2019/13/04 16:24:47"), None);
         assert_eq!(parse_datetime("2019/04/04 16:24:47+99"), None);
     }
 
     #[test]
     fn zeek_uids_render_back_to_the_same_text() {
-        for bits in [0u128, 1, (1 << 64) | 63, (u128::MAX >> 32), 0x1234_5678_9abc_def0_1122_3344] {
+        for bits in [
+            0u128,
+            1,
+            (1 << 64) | 63,
+            (u128::MAX >> 32),
+            0x1234_5678_9abc_def0_1122_3344,
+        ] {
             let uid = Uid::connection(bits);
             let text = uid.to_string();
             assert_eq!(parse_uid(&text, b'C').to_string(), text);
         }
-        for text in ["CHhAvVGS1DHFjwGM9", "FqhaAy4xsmJ3AR63A3", "C6ce9q3xECAsonga21"] {
+        for text in [
+            "CHhAvVGS1DHFjwGM9",
+            "FqhaAy4xsmJ3AR63A3",
+            "C6ce9q3xECAsonga21",
+        ] {
             assert_eq!(parse_uid(text, b'C').to_string(), text);
         }
     }

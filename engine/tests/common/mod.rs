@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod pcap_writer;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};

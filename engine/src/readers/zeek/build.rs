@@ -123,7 +123,11 @@ fn dns<F: Fields>(f: &F) -> FieldResult<DnsRecord> {
         None => None,
         Some(texts) => {
             let ttls = f
-                .opt_list_of("TTLs", "an interval", crate::readers::values::parse_interval)?
+                .opt_list_of(
+                    "TTLs",
+                    "an interval",
+                    crate::readers::values::parse_interval,
+                )?
                 .unwrap_or_default();
             Some(
                 texts
@@ -171,7 +175,9 @@ fn dns_answer(query: Option<&str>, text: &str, ttl: Option<Interval>) -> DnsAnsw
         name: query.unwrap_or_default().to_string(),
         rtype,
         class: 1,
-        ttl: ttl.map_or(0, |t| (t.0 / 1_000_000).clamp(0, i64::from(u32::MAX)) as u32),
+        ttl: ttl.map_or(0, |t| {
+            (t.0 / 1_000_000).clamp(0, i64::from(u32::MAX)) as u32
+        }),
         data,
     }
 }
@@ -205,10 +211,14 @@ fn http<F: Fields>(f: &F) -> FieldResult<HttpRecord> {
     r.username = f.opt_string("username");
     r.password = f.opt_string("password");
     r.proxied = f.opt_strings("proxied");
-    r.orig_fuids = f.list("orig_fuids").map(|v| v.iter().map(|s| parse_fuid(s)).collect());
+    r.orig_fuids = f
+        .list("orig_fuids")
+        .map(|v| v.iter().map(|s| parse_fuid(s)).collect());
     r.orig_filenames = f.opt_strings("orig_filenames");
     r.orig_mime_types = interned_list(f, "orig_mime_types");
-    r.resp_fuids = f.list("resp_fuids").map(|v| v.iter().map(|s| parse_fuid(s)).collect());
+    r.resp_fuids = f
+        .list("resp_fuids")
+        .map(|v| v.iter().map(|s| parse_fuid(s)).collect());
     r.resp_filenames = f.opt_strings("resp_filenames");
     r.resp_mime_types = interned_list(f, "resp_mime_types");
     Ok(r)
@@ -272,7 +282,9 @@ fn ssl<F: Fields>(f: &F) -> FieldResult<SslRecord> {
         }
         code_from_name(&names.versions, s).map(u32::from)
     })?;
-    let cipher = named("cipher", "a cipher suite name", &|s| code_from_name(&names.ciphers, s))?;
+    let cipher = named("cipher", "a cipher suite name", &|s| {
+        code_from_name(&names.ciphers, s)
+    })?;
     let curve = named("curve", "a curve name", &|s| {
         code_from_name(&names.curves, s).map(u32::from)
     })?;
@@ -430,18 +442,17 @@ fn x509<F: Fields>(f: &F) -> FieldResult<X509Record> {
     let san_uri = f.opt_strings("san.uri");
     let san_email = f.opt_strings("san.email");
     let san_ip = f.opt_list_of("san.ip", "an address", parse_addr)?;
-    let san = (san_dns.is_some() || san_uri.is_some() || san_email.is_some() || san_ip.is_some())
-        .then(|| SubjectAltName {
-            dns: san_dns,
-            uri: san_uri,
-            email: san_email,
-            ip: san_ip,
-            other_fields: false,
-        });
-    let basic_constraints = f.opt_bool("basic_constraints.ca")?.map(|ca| BasicConstraints {
-        ca,
-        path_len: None,
+    let any_san = san_dns.is_some() || san_uri.is_some() || san_email.is_some() || san_ip.is_some();
+    let san = any_san.then_some(SubjectAltName {
+        dns: san_dns,
+        uri: san_uri,
+        email: san_email,
+        ip: san_ip,
+        other_fields: false,
     });
+    let basic_constraints = f
+        .opt_bool("basic_constraints.ca")?
+        .map(|ca| BasicConstraints { ca, path_len: None });
     let basic_constraints = match basic_constraints {
         Some(mut b) => {
             b.path_len = f.opt_count("basic_constraints.path_len")?;
@@ -449,23 +460,27 @@ fn x509<F: Fields>(f: &F) -> FieldResult<X509Record> {
         }
         None => None,
     };
-    let certificate = Certificate {
-        version: f.count_or_zero("certificate.version")?,
-        serial: f.opt_string("certificate.serial").unwrap_or_default(),
-        cn: common_name(&subject),
-        subject,
-        issuer: f.opt_string("certificate.issuer").unwrap_or_default(),
-        not_valid_before: f.opt_time("certificate.not_valid_before")?.unwrap_or_default(),
-        not_valid_after: f.opt_time("certificate.not_valid_after")?.unwrap_or_default(),
-        key_alg: f.opt_string("certificate.key_alg").unwrap_or_default(),
-        sig_alg: f.opt_string("certificate.sig_alg").unwrap_or_default(),
-        key_type: f.text("certificate.key_type").map(|s| intern(&s)),
-        key_length: f.opt_count("certificate.key_length")?,
-        exponent: f.opt_string("certificate.exponent"),
-        curve: f.text("certificate.curve").map(|s| intern(&s)),
-        san,
-        basic_constraints,
-    };
+    // Certificates read from logs have no DER, so no raw SAN names for hostname checks.
+    let mut certificate = Certificate::default();
+    certificate.version = f.count_or_zero("certificate.version")?;
+    certificate.serial = f.opt_string("certificate.serial").unwrap_or_default();
+    certificate.cn = common_name(&subject);
+    certificate.subject = subject;
+    certificate.issuer = f.opt_string("certificate.issuer").unwrap_or_default();
+    certificate.not_valid_before = f
+        .opt_time("certificate.not_valid_before")?
+        .unwrap_or_default();
+    certificate.not_valid_after = f
+        .opt_time("certificate.not_valid_after")?
+        .unwrap_or_default();
+    certificate.key_alg = f.opt_string("certificate.key_alg").unwrap_or_default();
+    certificate.sig_alg = f.opt_string("certificate.sig_alg").unwrap_or_default();
+    certificate.key_type = f.text("certificate.key_type").map(|s| intern(&s));
+    certificate.key_length = f.opt_count("certificate.key_length")?;
+    certificate.exponent = f.opt_string("certificate.exponent");
+    certificate.curve = f.text("certificate.curve").map(|s| intern(&s));
+    certificate.san = san;
+    certificate.basic_constraints = basic_constraints;
     Ok(X509Record {
         ts: f.time("ts")?,
         // x509.log names no connection; the uid stays zero.
@@ -624,6 +639,8 @@ fn tunnel<F: Fields>(f: &F) -> FieldResult<TunnelRecord> {
         tunnel_type: f
             .opt_string("tunnel_type")
             .ok_or(FieldError::Missing("tunnel_type"))?,
-        action: f.opt_string("action").ok_or(FieldError::Missing("action"))?,
+        action: f
+            .opt_string("action")
+            .ok_or(FieldError::Missing("action"))?,
     })
 }

@@ -386,7 +386,10 @@ mod tests {
         assert_eq!(f.text("dash").as_deref(), Some("-"));
         assert_eq!(f.text("raw").as_deref(), Some("x\\x00y"));
         assert_eq!(f.text("nope"), None);
-        assert!(matches!(f.opt_count("ts"), Err(FieldError::Bad { field: "ts", .. })));
+        assert!(matches!(
+            f.opt_count("ts"),
+            Err(FieldError::Bad { field: "ts", .. })
+        ));
     }
 
     #[test]

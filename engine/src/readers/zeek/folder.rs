@@ -83,6 +83,7 @@ fn unused_log_type(head: &[u8]) -> Option<String> {
     }
     let path = text
         .lines()
+        .map(str::trim_start)
         .take_while(|l| l.starts_with('#'))
         .find_map(|l| l.strip_prefix("#path"))?
         .trim();

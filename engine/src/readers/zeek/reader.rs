@@ -58,8 +58,8 @@ impl ZeekLogReader {
     fn header(&mut self, line: &[u8]) -> Result<(), String> {
         let text = String::from_utf8_lossy(line);
         if let Some(sep) = text.strip_prefix("#separator ") {
-            self.format.separator = decode_separator(sep)
-                .ok_or_else(|| format!("unreadable #separator `{sep}`"))?;
+            self.format.separator =
+                decode_separator(sep).ok_or_else(|| format!("unreadable #separator `{sep}`"))?;
             return Ok(());
         }
         let sep = self.format.separator as char;
@@ -88,8 +88,7 @@ impl ZeekLogReader {
             "#fields" => {
                 self.names = values.iter().map(|s| s.to_string()).collect();
                 if self.tsv_kind.is_none() && self.skipping.is_none() {
-                    self.tsv_kind =
-                        LogKind::from_json_keys(self.names.iter().map(String::as_str));
+                    self.tsv_kind = LogKind::from_json_keys(self.names.iter().map(String::as_str));
                     if self.tsv_kind.is_none() {
                         self.notes.push(format!(
                             "{}: skipped a log without #path whose columns match no known log",
@@ -156,8 +155,10 @@ impl Iterator for ZeekLogReader {
             if line.is_empty() {
                 continue;
             }
-            if line[0] == b'#' {
-                let owned = line.to_vec();
+            // Some hand-edited logs in the wild indent the header with a tab.
+            let meta = line.trim_ascii_start();
+            if meta.first() == Some(&b'#') {
+                let owned = meta.to_vec();
                 if let Err(msg) = self.header(&owned) {
                     return Some(Err(self.error(msg)));
                 }

@@ -98,41 +98,41 @@ struct KeySet {
 }
 
 const KEYS: &[&str] = &[
-    "conn_state",         // 0
-    "trans_id",           // 1
-    "qtype_name",         // 2
-    "rcode_name",         // 3
-    "helo",               // 4
-    "mailfrom",           // 5
-    "rcptto",             // 6
-    "trans_depth",        // 7
-    "software_type",      // 8
-    "certificate.serial", // 9
-    "fuid",               // 10
-    "seen_bytes",         // 11
-    "msg_types",          // 12
-    "assigned_addr",      // 13
-    "note",               // 14
-    "tunnel_type",        // 15
-    "operation",          // 16
-    "src_mac",            // 17
-    "auth_attempts",      // 18
-    "kex_alg",            // 19
-    "host_key",           // 20
-    "server_name",        // 21
-    "established",        // 22
-    "cipher",             // 23
-    "name",               // 24
-    "addl",               // 25
-    "notice",             // 26
-    "ts",                 // 27
-    "uids",               // 28
+    "conn_state",          // 0
+    "trans_id",            // 1
+    "qtype_name",          // 2
+    "rcode_name",          // 3
+    "helo",                // 4
+    "mailfrom",            // 5
+    "rcptto",              // 6
+    "trans_depth",         // 7
+    "software_type",       // 8
+    "certificate.serial",  // 9
+    "fuid",                // 10
+    "seen_bytes",          // 11
+    "msg_types",           // 12
+    "assigned_addr",       // 13
+    "note",                // 14
+    "tunnel_type",         // 15
+    "operation",           // 16
+    "src_mac",             // 17
+    "auth_attempts",       // 18
+    "kex_alg",             // 19
+    "host_key",            // 20
+    "server_name",         // 21
+    "established",         // 22
+    "cipher",              // 23
+    "name",                // 24
+    "addl",                // 25
+    "notice",              // 26
+    "ts",                  // 27
+    "uids",                // 28
     "certificate.version", // 29
-    "analyzers",          // 30
-    "ssl_history",        // 31
-    "auth_success",       // 32
-    "query",              // 33
-    "mac",                // 34
+    "analyzers",           // 30
+    "ssl_history",         // 31
+    "auth_success",        // 32
+    "query",               // 33
+    "mac",                 // 34
 ];
 
 impl KeySet {
@@ -190,12 +190,24 @@ mod tests {
     fn kinds_from_keys() {
         let k = |keys: &[&str]| LogKind::from_json_keys(keys.iter().copied());
         assert_eq!(k(&["ts", "uid", "conn_state"]), Some(LogKind::Conn));
-        assert_eq!(k(&["ts", "uid", "trans_depth", "helo"]), Some(LogKind::Smtp));
-        assert_eq!(k(&["ts", "uid", "trans_depth", "method"]), Some(LogKind::Http));
-        assert_eq!(k(&["ts", "fuid", "tx_hosts", "seen_bytes"]), Some(LogKind::Files));
+        assert_eq!(
+            k(&["ts", "uid", "trans_depth", "helo"]),
+            Some(LogKind::Smtp)
+        );
+        assert_eq!(
+            k(&["ts", "uid", "trans_depth", "method"]),
+            Some(LogKind::Http)
+        );
+        assert_eq!(
+            k(&["ts", "fuid", "tx_hosts", "seen_bytes"]),
+            Some(LogKind::Files)
+        );
         assert_eq!(k(&["ts", "name", "notice", "peer"]), Some(LogKind::Weird));
         assert_eq!(k(&["ts", "kex_alg", "cipher_alg"]), Some(LogKind::Ssh));
-        assert_eq!(k(&["ts", "version", "cipher", "server_name"]), Some(LogKind::Ssl));
+        assert_eq!(
+            k(&["ts", "version", "cipher", "server_name"]),
+            Some(LogKind::Ssl)
+        );
         assert_eq!(k(&["name"]), None);
         assert_eq!(k(&["ts", "node", "filter"]), None);
         for kind in [LogKind::Conn, LogKind::Tunnel, LogKind::X509] {

@@ -1,0 +1,178 @@
+//! Everything a run writes into its output folder: the Zeek logs, the analysis (alerts,
+//! flows.sqlite), `errors.log` and, in live capture, `stats.json`.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use dissectors::zeek::{LogFormat, LogSet};
+use dissectors::Record;
+use engine::pipeline::{LiveStatus, RunStats};
+
+pub struct Outputs {
+    logs: LogSet,
+    analysis: Option<detectors::Analysis>,
+    write_error: Option<std::io::Error>,
+    dir: std::path::PathBuf,
+}
+
+/// What was written, for the summary.
+pub struct Report {
+    pub logs: Vec<(&'static str, u64)>,
+    pub summary: Option<detectors::Summary>,
+}
+
+impl Outputs {
+    pub fn open(
+        dir: &Path,
+        format: LogFormat,
+        analysis: Option<detectors::Config>,
+    ) -> Result<Self> {
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create output folder {}", dir.display()))?;
+        let log_dir = dir.to_path_buf();
+        let logs = LogSet::new(
+            format,
+            Box::new(move |name| {
+                let file = File::create(log_dir.join(format!("{name}.log")))?;
+                Ok(Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>)
+            }),
+        );
+        let analysis = match analysis {
+            Some(config) => Some(
+                detectors::Analysis::new(config, dir)
+                    .with_context(|| format!("cannot start the analysis in {}", dir.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Outputs {
+            logs,
+            analysis,
+            write_error: None,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// One record from the pipeline: into its log and through the detections.
+    pub fn record(&mut self, record: Record) {
+        if self.write_error.is_none() {
+            if let Err(e) = record.write_to(&mut self.logs) {
+                self.write_error = Some(e);
+            }
+        }
+        if let Some(a) = self.analysis.as_mut() {
+            a.process(&record);
+        }
+    }
+
+    pub fn finish(self, stats: &RunStats) -> Result<Report> {
+        if let Some(e) = self.write_error {
+            return Err(anyhow::Error::new(e)
+                .context(format!("cannot write logs in {}", self.dir.display())));
+        }
+        let logs = self.logs.counts();
+        self.logs.close().context("cannot finish the logs")?;
+        let summary = match self.analysis {
+            Some(a) => Some(a.finish().context("cannot finish the analysis")?),
+            None => None,
+        };
+        write_errors_log(&self.dir, stats)?;
+        Ok(Report { logs, summary })
+    }
+}
+
+/// `errors.log`: every problem met on the way, naming the file and the place.
+fn write_errors_log(out: &Path, stats: &RunStats) -> Result<()> {
+    let path = out.join("errors.log");
+    let mut f = BufWriter::new(
+        File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
+    for m in &stats.messages {
+        writeln!(f, "{m}")?;
+    }
+    let reported = stats.messages.len() as u64;
+    let total = stats.decode_error_total();
+    if total > reported {
+        writeln!(
+            f,
+            "... and {} more decode errors not listed",
+            total - reported
+        )?;
+    }
+    for (kind, n) in &stats.decode_errors {
+        writeln!(f, "count: {kind}: {n}")?;
+    }
+    if let Some(e) = &stats.capture_error {
+        writeln!(f, "{e}; the packets before it were processed")?;
+    }
+    let fr = &stats.fragments;
+    if fr.evicted + fr.timed_out + fr.malformed > 0 {
+        writeln!(
+            f,
+            "fragments: {} evicted (memory cap), {} timed out, {} malformed",
+            fr.evicted, fr.timed_out, fr.malformed
+        )?;
+    }
+    if stats.table.evicted > 0 {
+        writeln!(
+            f,
+            "connections evicted at the table cap: {}",
+            stats.table.evicted
+        )?;
+    }
+    if stats.queue_drops > 0 {
+        writeln!(
+            f,
+            "packets dropped because a worker fell behind: {}",
+            stats.queue_drops
+        )?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// The live status: a line on stderr and `stats.json` in the output folder.
+pub fn write_live_status(dir: &Path, s: &LiveStatus, verbose: u8) {
+    let interfaces: Vec<serde_json::Value> = s
+        .interfaces
+        .iter()
+        .map(|i| {
+            serde_json::json!({
+                "interface": i.interface,
+                "packets": i.packets,
+                "bytes": i.bytes,
+                "kernel_received": i.kernel.received,
+                "kernel_dropped": i.kernel.dropped,
+                "interface_dropped": i.kernel.if_dropped,
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "interfaces": interfaces,
+        "decode_errors": s.decode_errors,
+        "queue_dropped": s.queue_drops,
+    });
+    let tmp = dir.join("stats.json.tmp");
+    if fs::write(&tmp, doc.to_string() + "\n").is_ok() {
+        let _ = fs::rename(&tmp, dir.join("stats.json"));
+    }
+    if verbose > 0 {
+        let parts: Vec<String> = s
+            .interfaces
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}: {} packets, {} bytes, kernel drops {}+{}",
+                    i.interface, i.packets, i.bytes, i.kernel.dropped, i.kernel.if_dropped
+                )
+            })
+            .collect();
+        eprintln!(
+            "slipstream: {}; queue drops {}; decode errors {}",
+            parts.join("; "),
+            s.queue_drops,
+            s.decode_errors
+        );
+    }
+}

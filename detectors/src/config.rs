@@ -1,0 +1,470 @@
+//! `config/slipstream.yaml`: the settings of the detection layer, in Slips' section and
+//! key names where the meaning is the same (`parameters.time_window_width`,
+//! `detection.evidence_detection_threshold`, `flow_alerts.long_connection_threshold` ...).
+//! An unknown key or a value of the wrong type is an error naming the file and the key;
+//! a missing file means the defaults (Slips' defaults).
+//!
+//! Relative paths in the file are relative to the folder the file is in.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::evidence::EvidenceType;
+use crate::net::Cidr;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub parameters: Parameters,
+    pub detection: Detection,
+    pub modules: Modules,
+    #[serde(rename = "DisabledAlerts")]
+    pub disabled_alerts: DisabledAlerts,
+    pub whitelists: Whitelists,
+    pub flow_alerts: FlowAlerts,
+    pub output: Output,
+    pub enrichment: Enrichment,
+    pub profiles: ProfileLimits,
+    /// Folder relative paths are resolved against (the config file's folder).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Parameters {
+    /// Seconds per time window, or `only_one_tw` for one window over the whole run.
+    pub time_window_width: TimeWindowWidth,
+    /// `out`: only traffic leaving a profile is analysed; `all`: also traffic coming in.
+    pub analysis_direction: AnalysisDirection,
+    /// Networks whose addresses get profiles (Slips' `home_network`); empty: every
+    /// address seen gets one.
+    pub home_network: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TimeWindowWidth {
+    Seconds(f64),
+    Named(OnlyOneTw),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+pub enum OnlyOneTw {
+    #[serde(rename = "only_one_tw")]
+    OnlyOneTw,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnalysisDirection {
+    Out,
+    All,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Detection {
+    /// Accumulated threat per minute of window that raises an alert (0.25 balanced,
+    /// 0.08 very sensitive, 0.43 insensitive).
+    pub evidence_detection_threshold: f64,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Modules {
+    /// Detections not to run, by name (`long_connection` ...).
+    pub disable: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisabledAlerts {
+    /// Evidence types to drop, by Slips' enum name (`LONG_CONNECTION` ...).
+    pub disabled_detections: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Whitelists {
+    pub enable_local_whitelist: bool,
+    /// Slips' `whitelist.conf` format.
+    pub local_whitelist_path: PathBuf,
+    /// Folder with `<org>_asn`, `<org>_domains`, `<org>_ip_ranges` per organisation.
+    pub organizations_info_path: PathBuf,
+    /// Use a top-sites list (Tranco CSV, `rank,domain`) as a second whitelist of
+    /// evidence to and from its domains.
+    pub enable_online_whitelist: bool,
+    /// Local copy of the Tranco list (slipstream reads files only).
+    pub online_whitelist_path: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowAlerts {
+    /// Seconds after which a connection is long.
+    pub long_connection_threshold: f64,
+    /// Bytes sent in SSH that mean a successful login.
+    pub ssh_succesful_detection_threshold: u64,
+    /// MB uploaded to one host that make a data upload.
+    pub data_exfiltration_threshold: u64,
+    /// Shannon entropy over which a DNS TXT answer is suspicious.
+    pub entropy_threshold: f64,
+    /// Bytes downloaded from pastebin that are reported.
+    pub pastebin_download_threshold: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Output {
+    /// File names in the output folder; an empty name turns that output off.
+    pub alerts_log: String,
+    pub alerts_json: String,
+    pub sqlite: String,
+    /// Rows per SQLite transaction.
+    pub sqlite_batch_size: usize,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Enrichment {
+    /// GeoLite2/GeoIP2 ASN database (`GeoLite2-ASN.mmdb`); empty: no ASN look-ups.
+    pub asn_database: PathBuf,
+    /// GeoLite2/GeoIP2 City or Country database; empty: no geolocation.
+    pub geo_database: PathBuf,
+    /// IEEE OUI registry (`oui.txt`); empty: no MAC vendors.
+    pub oui_database: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProfileLimits {
+    /// Most entries kept in each set a profile holds (domains, SNIs, user agents ...).
+    pub max_set_items: usize,
+    /// Most threat-level changes kept per profile.
+    pub max_threat_history: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            parameters: Parameters::default(),
+            detection: Detection::default(),
+            modules: Modules::default(),
+            disabled_alerts: DisabledAlerts::default(),
+            whitelists: Whitelists::default(),
+            flow_alerts: FlowAlerts::default(),
+            output: Output::default(),
+            enrichment: Enrichment::default(),
+            profiles: ProfileLimits::default(),
+            base_dir: PathBuf::from("."),
+        }
+    }
+}
+
+impl Default for Parameters {
+    fn default() -> Self {
+        Parameters {
+            time_window_width: TimeWindowWidth::Seconds(3600.0),
+            analysis_direction: AnalysisDirection::Out,
+            home_network: Vec::new(),
+        }
+    }
+}
+
+impl Default for Detection {
+    fn default() -> Self {
+        Detection {
+            evidence_detection_threshold: 0.25,
+        }
+    }
+}
+
+impl Default for Whitelists {
+    fn default() -> Self {
+        Whitelists {
+            enable_local_whitelist: true,
+            local_whitelist_path: PathBuf::from("whitelist.conf"),
+            organizations_info_path: PathBuf::from("organizations_info"),
+            enable_online_whitelist: false,
+            online_whitelist_path: PathBuf::new(),
+        }
+    }
+}
+
+impl Default for FlowAlerts {
+    fn default() -> Self {
+        FlowAlerts {
+            long_connection_threshold: 1500.0,
+            ssh_succesful_detection_threshold: 4290,
+            data_exfiltration_threshold: 500,
+            entropy_threshold: 5.0,
+            pastebin_download_threshold: 700,
+        }
+    }
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output {
+            alerts_log: "alerts.log".into(),
+            alerts_json: "alerts.json".into(),
+            sqlite: "flows.sqlite".into(),
+            sqlite_batch_size: 8192,
+        }
+    }
+}
+
+impl Default for ProfileLimits {
+    fn default() -> Self {
+        ProfileLimits {
+            max_set_items: 32,
+            max_threat_history: 64,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks `path`; a missing file gives the defaults, with relative paths
+    /// resolved against the folder the file would be in.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let c = Config {
+                    base_dir: base,
+                    ..Config::default()
+                };
+                c.validate(path)?;
+                return Ok(c);
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let mut c = Self::parse(&text, path)?;
+        c.base_dir = base;
+        Ok(c)
+    }
+
+    /// Parses YAML text; `path` only names the source in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Error> {
+        let config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            let de = serde_yaml_ng::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let key = e.path().to_string();
+                Error::Config {
+                    path: path.to_path_buf(),
+                    key: if key == "." {
+                        "(top level)".into()
+                    } else {
+                        key
+                    },
+                    message: e.into_inner().to_string(),
+                }
+            })?
+        };
+        config.validate(path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), Error> {
+        let err = |key: &str, message: String| Error::Config {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            message,
+        };
+        if let TimeWindowWidth::Seconds(w) = self.parameters.time_window_width {
+            if !(w.is_finite() && w > 0.0) {
+                return Err(err(
+                    "parameters.time_window_width",
+                    format!("must be a positive number of seconds or only_one_tw, not {w}"),
+                ));
+            }
+        }
+        for (i, net) in self.parameters.home_network.iter().enumerate() {
+            net.parse::<Cidr>()
+                .map_err(|m| err(&format!("parameters.home_network[{i}]"), m))?;
+        }
+        let t = self.detection.evidence_detection_threshold;
+        if !(t.is_finite() && t > 0.0) {
+            return Err(err(
+                "detection.evidence_detection_threshold",
+                format!("must be a positive number, not {t}"),
+            ));
+        }
+        for (i, name) in self.disabled_alerts.disabled_detections.iter().enumerate() {
+            if EvidenceType::from_name(name).is_none() {
+                return Err(err(
+                    &format!("DisabledAlerts.disabled_detections[{i}]"),
+                    format!("unknown evidence type {name}"),
+                ));
+            }
+        }
+        let known = crate::detections::names();
+        for (i, name) in self.modules.disable.iter().enumerate() {
+            if !known.contains(&name.as_str()) {
+                return Err(err(
+                    &format!("modules.disable[{i}]"),
+                    format!("unknown detection {name} (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        if self.flow_alerts.long_connection_threshold.is_nan() {
+            return Err(err(
+                "flow_alerts.long_connection_threshold",
+                "must be a number".into(),
+            ));
+        }
+        if self.output.sqlite_batch_size == 0 {
+            return Err(err("output.sqlite_batch_size", "must be at least 1".into()));
+        }
+        if self.profiles.max_set_items == 0 {
+            return Err(err("profiles.max_set_items", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// `path` made absolute against the config folder; `None` for an empty path.
+    pub fn resolve(&self, path: &Path) -> Option<PathBuf> {
+        if path.as_os_str().is_empty() {
+            None
+        } else if path.is_absolute() {
+            Some(path.to_path_buf())
+        } else {
+            Some(self.base_dir.join(path))
+        }
+    }
+
+    /// Window width in microseconds; `None` for `only_one_tw`.
+    pub fn window_width_micros(&self) -> Option<i64> {
+        match self.parameters.time_window_width {
+            TimeWindowWidth::Seconds(s) => Some((s * 1_000_000.0).round().max(1.0) as i64),
+            TimeWindowWidth::Named(OnlyOneTw::OnlyOneTw) => None,
+        }
+    }
+
+    /// Width in seconds used by the alert rule (Slips uses 9999999999 for only_one_tw).
+    pub fn window_width_secs(&self) -> f64 {
+        match self.parameters.time_window_width {
+            TimeWindowWidth::Seconds(s) => s,
+            TimeWindowWidth::Named(OnlyOneTw::OnlyOneTw) => 9_999_999_999.0,
+        }
+    }
+
+    /// Accumulated threat level that raises an alert: Slips'
+    /// `evidence_detection_threshold * time_window_width / 60`.
+    pub fn alert_threshold(&self) -> f64 {
+        self.detection.evidence_detection_threshold * self.window_width_secs() / 60.0
+    }
+
+    pub fn home_networks(&self) -> Vec<Cidr> {
+        // Validated at load; a bad entry cannot reach here.
+        self.parameters
+            .home_network
+            .iter()
+            .filter_map(|n| n.parse().ok())
+            .collect()
+    }
+
+    pub fn disabled_evidence_types(&self) -> Vec<EvidenceType> {
+        self.disabled_alerts
+            .disabled_detections
+            .iter()
+            .filter_map(|n| EvidenceType::from_name(n))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Config, Error> {
+        Config::parse(s, Path::new("test.yaml"))
+    }
+
+    #[test]
+    fn defaults_are_slips_defaults() {
+        let c = Config::default();
+        assert_eq!(c.window_width_micros(), Some(3_600_000_000));
+        assert_eq!(c.alert_threshold(), 15.0);
+        assert_eq!(c.parameters.analysis_direction, AnalysisDirection::Out);
+        assert_eq!(c.flow_alerts.long_connection_threshold, 1500.0);
+    }
+
+    #[test]
+    fn reads_slips_keys() {
+        let c = parse(
+            "parameters:\n  time_window_width: 60\n  analysis_direction: all\n  home_network: [192.168.0.0/16]\ndetection:\n  evidence_detection_threshold: 0.08\n",
+        )
+        .unwrap();
+        assert_eq!(c.window_width_micros(), Some(60_000_000));
+        assert!((c.alert_threshold() - 0.08).abs() < 1e-12);
+        assert_eq!(c.parameters.analysis_direction, AnalysisDirection::All);
+        assert_eq!(c.home_networks().len(), 1);
+        let one = parse("parameters:\n  time_window_width: only_one_tw\n").unwrap();
+        assert_eq!(one.window_width_micros(), None);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let e = parse("parameters:\n  time_window_width: soon\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("test.yaml: parameters.time_window_width:"),
+            "{e}"
+        );
+        let e = parse("parameters:\n  bogus: 1\n").unwrap_err().to_string();
+        assert!(
+            e.contains("parameters.bogus") || e.contains("unknown field `bogus`"),
+            "{e}"
+        );
+        assert!(e.starts_with("test.yaml:"), "{e}");
+        let e = parse("flow_alerts:\n  long_connection_threshold: [1]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("flow_alerts.long_connection_threshold"), "{e}");
+        let e = parse("DisabledAlerts:\n  disabled_detections: [NOT_A_TYPE]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("DisabledAlerts.disabled_detections[0]"), "{e}");
+        let e = parse("parameters:\n  home_network: [10.0.0.0/99]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("parameters.home_network[0]"), "{e}");
+        let e = parse("detection:\n  evidence_detection_threshold: -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("detection.evidence_detection_threshold"), "{e}");
+    }
+
+    #[test]
+    fn missing_file_means_defaults() {
+        let c = Config::load(Path::new("/nonexistent-dir/slipstream.yaml")).unwrap();
+        assert_eq!(c.base_dir, Path::new("/nonexistent-dir"));
+        assert_eq!(
+            c.resolve(&c.whitelists.local_whitelist_path),
+            Some(PathBuf::from("/nonexistent-dir/whitelist.conf"))
+        );
+    }
+
+    #[test]
+    fn shipped_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/slipstream.yaml");
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.alert_threshold(), 15.0);
+        assert!(c
+            .resolve(&c.whitelists.local_whitelist_path)
+            .unwrap()
+            .exists());
+        assert!(c
+            .resolve(&c.whitelists.organizations_info_path)
+            .unwrap()
+            .is_dir());
+    }
+}

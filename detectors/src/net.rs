@@ -1,0 +1,210 @@
+//! Address prefixes and sets of them with logarithmic look-ups (home networks,
+//! organisations' ranges).
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+/// An IPv4 or IPv6 prefix (`10.0.0.0/8`, `2001:db8::/32`, or a bare address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cidr {
+    pub addr: IpAddr,
+    pub len: u8,
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let (addr, len) = match s.split_once('/') {
+            Some((a, l)) => (a, Some(l)),
+            None => (s, None),
+        };
+        let addr = IpAddr::from_str(addr).map_err(|e| format!("{s}: {e}"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let len = match len {
+            Some(l) => l
+                .parse::<u8>()
+                .map_err(|_| format!("{s}: bad prefix length"))?,
+            None => max,
+        };
+        if len > max {
+            return Err(format!("{s}: prefix length over {max}"));
+        }
+        Ok(Cidr { addr, len })
+    }
+}
+
+impl Cidr {
+    /// First and last address of the prefix, as integers of the address family.
+    fn bounds(self) -> Bounds {
+        match self.addr {
+            IpAddr::V4(a) => {
+                let host_bits = 32 - u32::from(self.len);
+                let mask = if host_bits == 32 {
+                    0
+                } else {
+                    u32::MAX << host_bits
+                };
+                let start = u32::from(a) & mask;
+                Bounds::V4(start, start | !mask)
+            }
+            IpAddr::V6(a) => {
+                let host_bits = 128 - u32::from(self.len);
+                let mask = if host_bits == 128 {
+                    0
+                } else {
+                    u128::MAX << host_bits
+                };
+                let start = u128::from(a) & mask;
+                Bounds::V6(start, start | !mask)
+            }
+        }
+    }
+
+    pub fn contains(self, ip: IpAddr) -> bool {
+        match (self.bounds(), ip) {
+            (Bounds::V4(s, e), IpAddr::V4(a)) => (s..=e).contains(&u32::from(a)),
+            (Bounds::V6(s, e), IpAddr::V6(a)) => (s..=e).contains(&u128::from(a)),
+            _ => false,
+        }
+    }
+}
+
+enum Bounds {
+    V4(u32, u32),
+    V6(u128, u128),
+}
+
+/// A union of prefixes, kept as sorted disjoint ranges: membership is a binary search.
+#[derive(Clone, Debug, Default)]
+pub struct PrefixSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl PrefixSet {
+    pub fn new() -> Self {
+        PrefixSet::default()
+    }
+
+    pub fn from_cidrs<I: IntoIterator<Item = Cidr>>(cidrs: I) -> Self {
+        let mut set = PrefixSet::new();
+        for c in cidrs {
+            set.insert(c);
+        }
+        set.normalize();
+        set
+    }
+
+    /// Adds a prefix; call [`PrefixSet::normalize`] before looking up.
+    pub fn insert(&mut self, cidr: Cidr) {
+        match cidr.bounds() {
+            Bounds::V4(s, e) => self.v4.push((s, e)),
+            Bounds::V6(s, e) => self.v6.push((s, e)),
+        }
+    }
+
+    /// Sorts and merges overlapping or adjacent ranges.
+    pub fn normalize(&mut self) {
+        merge(&mut self.v4);
+        merge(&mut self.v6);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => find(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => find(&self.v6, u128::from(a)),
+        }
+    }
+}
+
+fn merge<T: Copy + Ord + num_succ::Succ>(ranges: &mut Vec<(T, T)>) {
+    ranges.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for &(s, e) in ranges.iter() {
+        match out.last_mut() {
+            Some(last) if s <= last.1.succ_saturating() => {
+                if e > last.1 {
+                    last.1 = e;
+                }
+            }
+            _ => out.push((s, e)),
+        }
+    }
+    *ranges = out;
+}
+
+fn find<T: Copy + Ord>(ranges: &[(T, T)], v: T) -> bool {
+    // The last range starting at or before v is the only one that can hold it.
+    let i = ranges.partition_point(|&(s, _)| s <= v);
+    i > 0 && v <= ranges[i - 1].1
+}
+
+mod num_succ {
+    pub trait Succ {
+        fn succ_saturating(self) -> Self;
+    }
+    impl Succ for u32 {
+        fn succ_saturating(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+    impl Succ for u128 {
+        fn succ_saturating(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cidr_parsing() {
+        let c: Cidr = "10.1.2.3/8".parse().unwrap();
+        assert!(c.contains(ip("10.200.0.1")));
+        assert!(!c.contains(ip("11.0.0.1")));
+        assert!(!c.contains(ip("::1")));
+        assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        assert!("nonsense".parse::<Cidr>().is_err());
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(ip("255.255.255.255")));
+        let host: Cidr = "2001:db8::1".parse().unwrap();
+        assert_eq!(host.len, 128);
+        assert!(host.contains(ip("2001:db8::1")));
+        assert!(!host.contains(ip("2001:db8::2")));
+    }
+
+    #[test]
+    fn set_lookups_with_overlaps() {
+        let set = PrefixSet::from_cidrs(
+            [
+                "8.8.8.0/24",
+                "8.8.4.0/24",
+                "8.8.0.0/16",
+                "17.0.0.0/8",
+                "2001:4860::/32",
+            ]
+            .iter()
+            .map(|s| s.parse().unwrap()),
+        );
+        assert!(set.contains(ip("8.8.8.8")));
+        assert!(set.contains(ip("8.8.200.1")));
+        assert!(set.contains(ip("17.255.255.255")));
+        assert!(!set.contains(ip("18.0.0.0")));
+        assert!(!set.contains(ip("8.9.0.0")));
+        assert!(set.contains(ip("2001:4860:4860::8888")));
+        assert!(!set.contains(ip("2001:4861::1")));
+        assert!(!PrefixSet::new().contains(ip("1.1.1.1")));
+    }
+}

@@ -1,0 +1,759 @@
+//! `flows.sqlite`: every flow with its label, the other records as Zeek JSON, the
+//! hosts and profiles, their time windows, the evidence and the alerts.
+//!
+//! Rows are gathered in batches on the analysis thread (plain values and one byte
+//! arena for text, no formatting) and written by a writer thread, one transaction per
+//! batch, with prepared statements. Batches are recycled, so steady-state analysis does
+//! not allocate for storage. Indexes (by profile and window, by uid) are built at the
+//! end, and the flows behind alerts are labelled `malicious` then (the rest stay
+//! `benign`), as Slips labels flows causing an alert.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+use dissectors::zeek::{write_record_line, LogFormat};
+use dissectors::{ConnRecord, ConnState, Interval, Record, Timestamp, Uid};
+use rusqlite::{params, Connection};
+
+use crate::alert::Alert;
+use crate::error::Error;
+use crate::evidence::Evidence;
+use crate::profile::Hosts;
+use crate::timefmt::iso;
+
+const SCHEMA: &str = "
+CREATE TABLE flows (
+    uid TEXT NOT NULL, ts REAL NOT NULL, profile TEXT NOT NULL, twid INTEGER NOT NULL,
+    saddr TEXT NOT NULL, sport INTEGER NOT NULL, daddr TEXT NOT NULL, dport INTEGER NOT NULL,
+    proto TEXT NOT NULL, service TEXT, duration REAL, orig_bytes INTEGER, resp_bytes INTEGER,
+    conn_state TEXT NOT NULL, local_orig INTEGER, local_resp INTEGER,
+    missed_bytes INTEGER NOT NULL, history TEXT, orig_pkts INTEGER NOT NULL,
+    orig_ip_bytes INTEGER NOT NULL, resp_pkts INTEGER NOT NULL, resp_ip_bytes INTEGER NOT NULL,
+    label TEXT NOT NULL DEFAULT 'benign'
+);
+CREATE TABLE records (
+    kind TEXT NOT NULL, uid TEXT, ts REAL NOT NULL, profile TEXT, twid INTEGER,
+    json TEXT NOT NULL
+);
+CREATE TABLE evidence (
+    id TEXT PRIMARY KEY, profile TEXT NOT NULL, twid INTEGER NOT NULL, ts REAL NOT NULL,
+    evidence_type TEXT NOT NULL, threat_level TEXT NOT NULL, confidence REAL NOT NULL,
+    description TEXT NOT NULL, attacker TEXT NOT NULL, attacker_kind TEXT NOT NULL,
+    attacker_direction TEXT NOT NULL, victim TEXT, victim_kind TEXT, victim_direction TEXT,
+    proto TEXT, src_port INTEGER, dst_port INTEGER, accumulated_threat_level REAL NOT NULL
+);
+CREATE TABLE evidence_flows (evidence_id TEXT NOT NULL, uid TEXT NOT NULL);
+CREATE TABLE alerts (
+    id TEXT PRIMARY KEY, profile TEXT NOT NULL, twid INTEGER NOT NULL, ts REAL NOT NULL,
+    tw_start REAL NOT NULL, tw_end REAL, accumulated_threat_level REAL NOT NULL,
+    threat_level TEXT NOT NULL, confidence REAL NOT NULL
+);
+CREATE TABLE alert_evidence (alert_id TEXT NOT NULL, evidence_id TEXT NOT NULL);
+CREATE TABLE hosts (
+    ip TEXT PRIMARY KEY, profiled INTEGER NOT NULL, first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL, mac TEXT, vendor TEXT, hostname TEXT, dhcp_server INTEGER NOT NULL,
+    asn INTEGER, as_org TEXT, country TEXT, city TEXT, rdns TEXT,
+    threat_level TEXT, confidence REAL, max_threat_level TEXT,
+    flows_out INTEGER, flows_in INTEGER, other_ips TEXT NOT NULL, domains TEXT NOT NULL,
+    snis TEXT NOT NULL, user_agents TEXT NOT NULL, software TEXT NOT NULL,
+    certificates TEXT NOT NULL, threat_history TEXT NOT NULL
+);
+CREATE VIEW profiles AS SELECT * FROM hosts WHERE profiled = 1;
+CREATE TABLE timewindows (
+    profile TEXT NOT NULL, twid INTEGER NOT NULL, start REAL NOT NULL, end REAL,
+    flows_out INTEGER NOT NULL, flows_in INTEGER NOT NULL, evidence INTEGER NOT NULL,
+    alerts INTEGER NOT NULL, total_threat REAL NOT NULL,
+    max_threat_level TEXT, PRIMARY KEY (profile, twid)
+);
+";
+
+const INDEXES: &str = "
+CREATE INDEX flows_profile_tw ON flows (profile, twid, ts);
+CREATE INDEX flows_uid ON flows (uid);
+CREATE INDEX flows_daddr ON flows (daddr);
+CREATE INDEX records_profile_tw ON records (profile, twid, ts);
+CREATE INDEX records_uid ON records (uid);
+CREATE INDEX evidence_profile_tw ON evidence (profile, twid);
+CREATE INDEX evidence_flows_uid ON evidence_flows (uid);
+CREATE INDEX evidence_flows_evidence ON evidence_flows (evidence_id);
+CREATE INDEX alerts_profile_tw ON alerts (profile, twid);
+CREATE INDEX alert_evidence_alert ON alert_evidence (alert_id);
+";
+
+/// A span of a batch's byte arena.
+#[derive(Clone, Copy, Debug, Default)]
+struct Span(u32, u32);
+
+struct FlowRow {
+    uid: Uid,
+    ts: Timestamp,
+    profile: IpAddr,
+    twid: i64,
+    conn: ConnFields,
+    service: Option<Span>,
+    history: Option<Span>,
+}
+
+/// The fixed-size part of a conn record.
+struct ConnFields {
+    id: dissectors::ConnId,
+    duration: Option<Interval>,
+    orig_bytes: Option<u64>,
+    resp_bytes: Option<u64>,
+    conn_state: ConnState,
+    local_orig: Option<bool>,
+    local_resp: Option<bool>,
+    missed_bytes: u64,
+    orig_pkts: u64,
+    orig_ip_bytes: u64,
+    resp_pkts: u64,
+    resp_ip_bytes: u64,
+}
+
+struct RecordRow {
+    kind: &'static str,
+    uid: Option<Uid>,
+    ts: Timestamp,
+    profile: Option<IpAddr>,
+    twid: Option<i64>,
+    json: Span,
+}
+
+struct EvidenceRow {
+    evidence: Evidence,
+    accumulated: f64,
+}
+
+#[derive(Default)]
+struct Batch {
+    arena: Vec<u8>,
+    flows: Vec<FlowRow>,
+    records: Vec<RecordRow>,
+    evidence: Vec<EvidenceRow>,
+    alerts: Vec<Alert>,
+}
+
+impl Batch {
+    fn rows(&self) -> usize {
+        self.flows.len() + self.records.len() + self.evidence.len() + self.alerts.len()
+    }
+
+    fn clear(&mut self) {
+        self.arena.clear();
+        self.flows.clear();
+        self.records.clear();
+        self.evidence.clear();
+        self.alerts.clear();
+    }
+
+    fn push_text(&mut self, s: &str) -> Span {
+        let start = self.arena.len() as u32;
+        self.arena.extend_from_slice(s.as_bytes());
+        Span(start, self.arena.len() as u32)
+    }
+
+    fn text(&self, s: Span) -> &str {
+        // Spans only ever cover whole strings or whole rendered lines pushed as UTF-8.
+        std::str::from_utf8(&self.arena[s.0 as usize..s.1 as usize]).unwrap_or("")
+    }
+}
+
+enum Msg {
+    Batch(Batch),
+    Finish(Box<FinalRows>),
+}
+
+/// What is written once, at the end.
+#[derive(Default)]
+struct FinalRows {
+    hosts: Vec<HostRow>,
+    windows: Vec<WindowRow>,
+}
+
+struct HostRow {
+    ip: String,
+    profiled: bool,
+    first_seen: f64,
+    last_seen: f64,
+    mac: Option<String>,
+    vendor: Option<String>,
+    hostname: Option<String>,
+    dhcp_server: bool,
+    asn: Option<u32>,
+    as_org: Option<String>,
+    country: Option<String>,
+    city: Option<String>,
+    rdns: Option<String>,
+    threat_level: Option<&'static str>,
+    confidence: Option<f64>,
+    max_threat_level: Option<&'static str>,
+    flows_out: Option<u64>,
+    flows_in: Option<u64>,
+    other_ips: String,
+    domains: String,
+    snis: String,
+    user_agents: String,
+    software: String,
+    certificates: String,
+    threat_history: String,
+}
+
+struct WindowRow {
+    profile: String,
+    twid: i64,
+    start: f64,
+    end: Option<f64>,
+    flows_out: u64,
+    flows_in: u64,
+    evidence: u32,
+    alerts: u32,
+    total_threat: f64,
+    max_threat_level: Option<&'static str>,
+}
+
+/// Rows written, per table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub flows: u64,
+    pub records: u64,
+    pub evidence: u64,
+    pub alerts: u64,
+    pub hosts: u64,
+    pub malicious_flows: u64,
+}
+
+pub struct Storage {
+    path: PathBuf,
+    tx: Option<Sender<Msg>>,
+    recycled: Receiver<Batch>,
+    writer: Option<JoinHandle<Result<StoreStats, Error>>>,
+    batch: Batch,
+    batch_size: usize,
+    line: Vec<u8>,
+}
+
+fn secs(ts: Timestamp) -> f64 {
+    ts.as_secs_f64()
+}
+
+impl Storage {
+    /// Creates (replacing) the database at `path` and starts its writer.
+    pub fn create(path: &Path, batch_size: usize) -> Result<Storage, Error> {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(path, e)),
+        }
+        let conn = Connection::open(path).map_err(|e| Error::sqlite(path, e))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;",
+        )
+        .and_then(|_| conn.execute_batch(SCHEMA))
+        .map_err(|e| Error::sqlite(path, e))?;
+        let (tx, rx) = bounded::<Msg>(4);
+        let (recycle_tx, recycled) = bounded::<Batch>(4);
+        let wpath = path.to_path_buf();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_all(conn, &wpath, rx, recycle_tx))
+            .map_err(|e| Error::io(path, e))?;
+        Ok(Storage {
+            path: path.to_path_buf(),
+            tx: Some(tx),
+            recycled,
+            writer: Some(writer),
+            batch: Batch::default(),
+            batch_size: batch_size.max(1),
+            line: Vec::with_capacity(1024),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn maybe_send(&mut self) -> Result<(), Error> {
+        if self.batch.rows() < self.batch_size {
+            return Ok(());
+        }
+        self.send()
+    }
+
+    fn send(&mut self) -> Result<(), Error> {
+        let fresh = self.recycled.try_recv().unwrap_or_default();
+        let full = std::mem::replace(&mut self.batch, fresh);
+        let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Batch(full)));
+        match sent {
+            Some(Ok(())) => Ok(()),
+            // The writer ended early: its error is reported by `finish`.
+            _ => Err(Error::Storage(format!(
+                "{}: the writer stopped",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Stores a conn record as a flow of `profile` in window `twid`.
+    pub fn flow(&mut self, c: &ConnRecord, profile: IpAddr, twid: i64) -> Result<(), Error> {
+        let service = c.service.as_deref().map(|s| self.batch.push_text(s));
+        let history = c.history.as_deref().map(|s| self.batch.push_text(s));
+        self.batch.flows.push(FlowRow {
+            uid: c.uid,
+            ts: c.ts,
+            profile,
+            twid,
+            conn: ConnFields {
+                id: c.id,
+                duration: c.duration,
+                orig_bytes: c.orig_bytes,
+                resp_bytes: c.resp_bytes,
+                conn_state: c.conn_state,
+                local_orig: c.local_orig,
+                local_resp: c.local_resp,
+                missed_bytes: c.missed_bytes,
+                orig_pkts: c.orig_pkts,
+                orig_ip_bytes: c.orig_ip_bytes,
+                resp_pkts: c.resp_pkts,
+                resp_ip_bytes: c.resp_ip_bytes,
+            },
+            service,
+            history,
+        });
+        self.maybe_send()
+    }
+
+    /// Stores any other record as its Zeek JSON line.
+    pub fn record(
+        &mut self,
+        r: &Record,
+        profile: Option<IpAddr>,
+        twid: Option<i64>,
+    ) -> Result<(), Error> {
+        let (kind, uid) = match r {
+            Record::Conn(_) | Record::SoftwareFound(_) | Record::DhcpMessage(_) => return Ok(()),
+            Record::Dns(x) => ("dns", Some(x.uid)),
+            Record::Http(x) => ("http", Some(x.uid)),
+            Record::Ssl(x) => ("ssl", Some(x.uid)),
+            Record::Ssh(x) => ("ssh", Some(x.uid)),
+            Record::X509(x) => ("x509", Some(x.uid)),
+            Record::Files(x) => ("files", x.uid),
+            Record::Dhcp(x) => ("dhcp", x.uids.first().copied()),
+            Record::Software(_) => ("software", None),
+            Record::Notice(x) => ("notice", x.uid),
+            Record::Weird(x) => ("weird", x.uid),
+            Record::Arp(_) => ("arp", None),
+            Record::Smtp(x) => ("smtp", Some(x.uid)),
+            Record::Tunnel(x) => ("tunnel", Some(x.uid)),
+        };
+        self.line.clear();
+        let line = &mut self.line;
+        let json = LogFormat::Json;
+        match r {
+            Record::Dns(x) => write_record_line(line, json, x),
+            Record::Http(x) => write_record_line(line, json, x.as_ref()),
+            Record::Ssl(x) => write_record_line(line, json, x.as_ref()),
+            Record::Ssh(x) => write_record_line(line, json, x.as_ref()),
+            Record::X509(x) => write_record_line(line, json, x.as_ref()),
+            Record::Files(x) => write_record_line(line, json, x.as_ref()),
+            Record::Dhcp(x) => write_record_line(line, json, x),
+            Record::Software(x) => write_record_line(line, json, x),
+            Record::Notice(x) => write_record_line(line, json, x),
+            Record::Weird(x) => write_record_line(line, json, x),
+            Record::Arp(x) => write_record_line(line, json, x),
+            Record::Smtp(x) => write_record_line(line, json, x),
+            Record::Tunnel(x) => write_record_line(line, json, x),
+            Record::Conn(_) | Record::SoftwareFound(_) | Record::DhcpMessage(_) => {}
+        }
+        while self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let json = self.batch.push_text(&text);
+        self.batch.records.push(RecordRow {
+            kind,
+            uid,
+            ts: r.ts(),
+            profile,
+            twid,
+            json,
+        });
+        self.maybe_send()
+    }
+
+    pub fn evidence(&mut self, e: &Evidence, accumulated: f64) -> Result<(), Error> {
+        self.batch.evidence.push(EvidenceRow {
+            evidence: e.clone(),
+            accumulated,
+        });
+        self.maybe_send()
+    }
+
+    pub fn alert(&mut self, a: &Alert) -> Result<(), Error> {
+        self.batch.alerts.push(a.clone());
+        self.maybe_send()
+    }
+
+    /// Writes what is pending and the hosts and windows, builds the indexes, labels the
+    /// flows behind alerts, and closes the database.
+    pub fn finish(mut self, hosts: &Hosts) -> Result<StoreStats, Error> {
+        let sent = if self.batch.rows() > 0 {
+            self.send()
+        } else {
+            Ok(())
+        };
+        let final_rows = Box::new(final_rows(hosts));
+        let sent = sent.and_then(|_| {
+            self.tx
+                .take()
+                .map(|tx| tx.send(Msg::Finish(final_rows)))
+                .transpose()
+                .map_err(|_| Error::Storage("the writer stopped".into()))
+        });
+        let result = match self.writer.take().map(JoinHandle::join) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::Storage(format!(
+                "{}: the writer thread panicked",
+                self.path.display()
+            ))),
+            None => Err(Error::Storage("no writer".into())),
+        };
+        // The writer's own error explains a failed send better than the send does.
+        let stats = result?;
+        sent?;
+        Ok(stats)
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        // Not finished (an error elsewhere): let the writer stop on the closed channel.
+        self.tx.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn json_strings<'a, I: IntoIterator<Item = &'a str>>(items: I) -> String {
+    let v: Vec<&str> = items.into_iter().collect();
+    serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
+}
+
+fn final_rows(hosts: &Hosts) -> FinalRows {
+    let mut rows = FinalRows::default();
+    for h in hosts.iter() {
+        let p = h.profile.as_deref();
+        let ip = h.ip.to_string();
+        let user_agents: Vec<serde_json::Value> = h
+            .user_agents
+            .iter()
+            .map(|u| serde_json::json!({"user_agent": u.ua, "os": u.os, "browser": u.browser}))
+            .collect();
+        let software: Vec<serde_json::Value> = h
+            .software
+            .iter()
+            .map(|s| {
+                serde_json::json!({"type": s.kind.as_str(), "name": s.name,
+                    "version_major": s.major, "version_minor": s.minor})
+            })
+            .collect();
+        let certificates: Vec<serde_json::Value> = h
+            .certificates
+            .iter()
+            .map(|c| {
+                serde_json::json!({"fingerprint": c.fingerprint, "subject": c.subject,
+                    "issuer": c.issuer, "cn": c.cn, "san_dns": c.san_dns})
+            })
+            .collect();
+        let history: Vec<serde_json::Value> = p
+            .map(|p| {
+                p.threat_history
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({"ts": iso(t.ts), "timewindow": t.timewindow,
+                            "threat_level": t.level.as_str(), "confidence": t.confidence})
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let other: Vec<String> = h.other_ips.iter().map(IpAddr::to_string).collect();
+        rows.hosts.push(HostRow {
+            ip: ip.clone(),
+            profiled: p.is_some(),
+            first_seen: secs(h.first_seen),
+            last_seen: secs(h.last_seen),
+            mac: h.mac.map(|m| m.to_string()),
+            vendor: h.vendor.as_deref().map(str::to_owned),
+            hostname: h.hostname.clone(),
+            dhcp_server: h.dhcp_server,
+            asn: h.geo.asn,
+            as_org: h.geo.as_org.clone(),
+            country: h.geo.country.clone(),
+            city: h.geo.city.clone(),
+            rdns: h.rdns.clone(),
+            threat_level: p.and_then(|p| p.threat_level).map(|t| t.as_str()),
+            confidence: p.filter(|p| p.threat_level.is_some()).map(|p| p.confidence),
+            max_threat_level: p.and_then(|p| p.max_threat_level).map(|t| t.as_str()),
+            flows_out: p.map(|p| p.flows_out),
+            flows_in: p.map(|p| p.flows_in),
+            other_ips: json_strings(other.iter().map(String::as_str)),
+            domains: json_strings(h.domains.iter().map(String::as_str)),
+            snis: json_strings(h.snis.iter().map(String::as_str)),
+            user_agents: serde_json::Value::from(user_agents).to_string(),
+            software: serde_json::Value::from(software).to_string(),
+            certificates: serde_json::Value::from(certificates).to_string(),
+            threat_history: serde_json::Value::from(history).to_string(),
+        });
+        if let Some(p) = p {
+            for w in &p.windows {
+                rows.windows.push(WindowRow {
+                    profile: ip.clone(),
+                    twid: w.number,
+                    start: secs(w.start),
+                    end: (w.end.0 != i64::MAX).then(|| secs(w.end)),
+                    flows_out: w.flows_out,
+                    flows_in: w.flows_in,
+                    evidence: w.evidence,
+                    alerts: w.alerts,
+                    total_threat: w.total_threat,
+                    max_threat_level: w.max_threat.map(|t| t.as_str()),
+                });
+            }
+        }
+    }
+    rows
+}
+
+/// The writer thread: one transaction per batch; at the end the hosts, windows,
+/// indexes and labels.
+fn write_all(
+    mut conn: Connection,
+    path: &Path,
+    rx: Receiver<Msg>,
+    recycle: Sender<Batch>,
+) -> Result<StoreStats, Error> {
+    let sql = |e| Error::sqlite(path, e);
+    let mut stats = StoreStats::default();
+    let mut malicious: Vec<Uid> = Vec::new();
+    let mut text = String::with_capacity(64);
+    let mut text2 = String::with_capacity(64);
+    let mut text3 = String::with_capacity(64);
+    let mut uid_buf = String::with_capacity(24);
+    for msg in rx {
+        match msg {
+            Msg::Batch(mut batch) => {
+                let tx = conn.transaction().map_err(sql)?;
+                {
+                    let mut flow = tx
+                        .prepare_cached(
+                            "INSERT INTO flows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'benign')",
+                        )
+                        .map_err(sql)?;
+                    for f in &batch.flows {
+                        let c = &f.conn;
+                        uid_buf.clear();
+                        f.uid.write_to(&mut uid_buf);
+                        text.clear();
+                        let _ = write!(text, "{}", f.profile);
+                        text2.clear();
+                        let _ = write!(text2, "{}", c.id.orig_h);
+                        text3.clear();
+                        let _ = write!(text3, "{}", c.id.resp_h);
+                        flow.execute(params![
+                            uid_buf,
+                            secs(f.ts),
+                            text,
+                            f.twid,
+                            text2,
+                            c.id.orig_p,
+                            text3,
+                            c.id.resp_p,
+                            c.id.proto.as_str(),
+                            f.service.map(|s| batch.text(s)),
+                            c.duration.map(|d| d.as_secs_f64()),
+                            c.orig_bytes.map(|v| v as i64),
+                            c.resp_bytes.map(|v| v as i64),
+                            c.conn_state.as_str(),
+                            c.local_orig,
+                            c.local_resp,
+                            c.missed_bytes as i64,
+                            f.history.map(|s| batch.text(s)),
+                            c.orig_pkts as i64,
+                            c.orig_ip_bytes as i64,
+                            c.resp_pkts as i64,
+                            c.resp_ip_bytes as i64,
+                        ])
+                        .map_err(sql)?;
+                    }
+                    let mut rec = tx
+                        .prepare_cached("INSERT INTO records VALUES (?1,?2,?3,?4,?5,?6)")
+                        .map_err(sql)?;
+                    for r in &batch.records {
+                        uid_buf.clear();
+                        if let Some(u) = r.uid {
+                            u.write_to(&mut uid_buf);
+                        }
+                        text.clear();
+                        if let Some(p) = r.profile {
+                            let _ = write!(text, "{p}");
+                        }
+                        rec.execute(params![
+                            r.kind,
+                            r.uid.map(|_| uid_buf.as_str()),
+                            secs(r.ts),
+                            r.profile.map(|_| text.as_str()),
+                            r.twid,
+                            batch.text(r.json)
+                        ])
+                        .map_err(sql)?;
+                    }
+                    let mut ev = tx
+                        .prepare_cached(
+                            "INSERT INTO evidence VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+                        )
+                        .map_err(sql)?;
+                    let mut ev_flow = tx
+                        .prepare_cached("INSERT INTO evidence_flows VALUES (?1,?2)")
+                        .map_err(sql)?;
+                    for row in &batch.evidence {
+                        let e = &row.evidence;
+                        let id = e.id.to_string();
+                        ev.execute(params![
+                            id,
+                            e.profile.to_string(),
+                            e.timewindow,
+                            secs(e.timestamp),
+                            e.evidence_type.as_str(),
+                            e.threat_level.as_str(),
+                            e.confidence,
+                            e.description,
+                            e.attacker.value.to_string(),
+                            e.attacker.value.kind().as_str(),
+                            e.attacker.direction.as_str(),
+                            e.victim.as_ref().map(|v| v.value.to_string()),
+                            e.victim.as_ref().map(|v| v.value.kind().as_str()),
+                            e.victim.as_ref().map(|v| v.direction.as_str()),
+                            e.proto.map(|p| p.as_str()),
+                            e.src_port,
+                            e.dst_port,
+                            row.accumulated,
+                        ])
+                        .map_err(sql)?;
+                        for u in &e.uids {
+                            ev_flow.execute(params![id, u.to_string()]).map_err(sql)?;
+                        }
+                    }
+                    let mut al = tx
+                        .prepare_cached("INSERT INTO alerts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
+                        .map_err(sql)?;
+                    let mut al_ev = tx
+                        .prepare_cached("INSERT INTO alert_evidence VALUES (?1,?2)")
+                        .map_err(sql)?;
+                    for a in &batch.alerts {
+                        let id = a.id.to_string();
+                        al.execute(params![
+                            id,
+                            a.profile.to_string(),
+                            a.timewindow.number,
+                            secs(a.last_evidence_ts),
+                            secs(a.timewindow.start),
+                            (a.timewindow.end.0 != i64::MAX).then(|| secs(a.timewindow.end)),
+                            a.accumulated_threat_level,
+                            a.threat_level.as_str(),
+                            a.confidence,
+                        ])
+                        .map_err(sql)?;
+                        for e in &a.evidence_ids {
+                            al_ev.execute(params![id, e.to_string()]).map_err(sql)?;
+                        }
+                        malicious.extend_from_slice(&a.uids);
+                    }
+                }
+                tx.commit().map_err(sql)?;
+                stats.flows += batch.flows.len() as u64;
+                stats.records += batch.records.len() as u64;
+                stats.evidence += batch.evidence.len() as u64;
+                stats.alerts += batch.alerts.len() as u64;
+                batch.clear();
+                let _ = recycle.try_send(batch);
+            }
+            Msg::Finish(rows) => {
+                let tx = conn.transaction().map_err(sql)?;
+                {
+                    let mut h = tx
+                        .prepare(
+                            "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
+                        )
+                        .map_err(sql)?;
+                    for r in &rows.hosts {
+                        h.execute(params![
+                            r.ip,
+                            r.profiled,
+                            r.first_seen,
+                            r.last_seen,
+                            r.mac,
+                            r.vendor,
+                            r.hostname,
+                            r.dhcp_server,
+                            r.asn,
+                            r.as_org,
+                            r.country,
+                            r.city,
+                            r.rdns,
+                            r.threat_level,
+                            r.confidence,
+                            r.max_threat_level,
+                            r.flows_out.map(|v| v as i64),
+                            r.flows_in.map(|v| v as i64),
+                            r.other_ips,
+                            r.domains,
+                            r.snis,
+                            r.user_agents,
+                            r.software,
+                            r.certificates,
+                            r.threat_history,
+                        ])
+                        .map_err(sql)?;
+                    }
+                    let mut w = tx
+                        .prepare("INSERT INTO timewindows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
+                        .map_err(sql)?;
+                    for r in &rows.windows {
+                        w.execute(params![
+                            r.profile,
+                            r.twid,
+                            r.start,
+                            r.end,
+                            r.flows_out as i64,
+                            r.flows_in as i64,
+                            r.evidence,
+                            r.alerts,
+                            r.total_threat,
+                            r.max_threat_level,
+                        ])
+                        .map_err(sql)?;
+                    }
+                }
+                tx.execute_batch(INDEXES).map_err(sql)?;
+                {
+                    let mut label = tx
+                        .prepare("UPDATE flows SET label = 'malicious' WHERE uid = ?1")
+                        .map_err(sql)?;
+                    malicious.sort_unstable();
+                    malicious.dedup();
+                    for u in &malicious {
+                        stats.malicious_flows +=
+                            label.execute(params![u.to_string()]).map_err(sql)? as u64;
+                    }
+                }
+                tx.commit().map_err(sql)?;
+                stats.hosts = rows.hosts.len() as u64;
+            }
+        }
+    }
+    conn.close().map_err(|(_, e)| sql(e))?;
+    Ok(stats)
+}

@@ -1,0 +1,335 @@
+//! Getting jobs to the flow tables: inline when there is one worker, otherwise in batches
+//! over bounded queues to N worker threads, with watermark ticks so that the merge can
+//! release records of quiet workers too.
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use dissectors::{Record, Timestamp};
+
+use super::reader::{Bytes, Job};
+use super::PipelineConfig;
+use crate::flow::{ConnTable, Emitted, TableStats, TrackerConfig};
+use crate::merge::Merger;
+
+/// Jobs for one worker, with the buffer holding copies of live packets.
+pub(super) struct Batch<'a> {
+    data: Vec<u8>,
+    jobs: Vec<Job<'a>>,
+}
+
+impl<'a> Batch<'a> {
+    fn with_capacity(jobs: usize) -> Self {
+        Batch {
+            data: Vec::new(),
+            jobs: Vec::with_capacity(jobs),
+        }
+    }
+}
+
+enum Message<'a> {
+    Batch(Batch<'a>),
+    /// Everything up to this network time has been sent.
+    Tick(Timestamp),
+}
+
+/// How the dispatcher treats a full worker queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Backpressure {
+    /// Wait (reading a file: nothing is lost by waiting).
+    Wait,
+    /// Drop the oldest queued batch and count its packets (live capture: waiting would
+    /// only move the loss into the kernel, where it is counted less precisely).
+    DropOldest,
+}
+
+pub(super) struct Threads<'a> {
+    senders: Vec<Sender<Message<'a>>>,
+    /// The receiving ends, used to take the oldest batch out of a full queue.
+    heads: Vec<Receiver<Message<'a>>>,
+    recycle: Receiver<Batch<'a>>,
+    pending: Vec<Batch<'a>>,
+}
+
+pub(super) enum Mode<'a, 's> {
+    Inline {
+        table: Box<ConnTable>,
+        merger: Box<Merger<'s>>,
+        emitted: Vec<Emitted>,
+        batch: Vec<u8>,
+    },
+    Threads(Threads<'a>),
+}
+
+pub(super) struct Dispatcher<'a, 's> {
+    mode: Mode<'a, 's>,
+    workers: usize,
+    batch_size: usize,
+    tick_micros: i64,
+    last_tick: Timestamp,
+    backpressure: Backpressure,
+    /// Packets dropped because a worker fell behind.
+    pub(super) dropped: u64,
+}
+
+impl<'a, 's> Dispatcher<'a, 's> {
+    /// Hands a job whose bytes live as long as the dispatcher to its flow table.
+    pub(super) fn push(&mut self, job: Job<'a>) {
+        match &mut self.mode {
+            Mode::Inline {
+                table,
+                merger,
+                emitted,
+                batch,
+            } => {
+                job.run(table, batch);
+                table.take_emitted(emitted);
+                if !emitted.is_empty() {
+                    merger.add(0, emitted, job.clock);
+                }
+            }
+            Mode::Threads(threads) => {
+                let w = job.shard(self.workers);
+                threads.pending[w].jobs.push(job);
+                if threads.pending[w].jobs.len() >= self.batch_size {
+                    self.send(w);
+                }
+            }
+        }
+    }
+
+    /// Hands a job whose bytes are only borrowed for this call (a live packet): they are
+    /// copied into the worker's batch buffer.
+    pub(super) fn push_copied(&mut self, job: Job<'_>) {
+        match &mut self.mode {
+            Mode::Inline {
+                table,
+                merger,
+                emitted,
+                batch,
+            } => {
+                job.run(table, batch);
+                table.take_emitted(emitted);
+                if !emitted.is_empty() {
+                    merger.add(0, emitted, job.clock);
+                }
+            }
+            Mode::Threads(threads) => {
+                let w = job.shard(self.workers);
+                let pending = &mut threads.pending[w];
+                let bytes = match job.bytes {
+                    Bytes::Borrowed(b) => {
+                        let start = pending.data.len() as u32;
+                        pending.data.extend_from_slice(b);
+                        Bytes::InBatch(start, b.len() as u32)
+                    }
+                    Bytes::Owned(b) => Bytes::Owned(b),
+                    Bytes::InBatch(start, len) => Bytes::InBatch(start, len),
+                };
+                pending.jobs.push(Job {
+                    clock: job.clock,
+                    ts: job.ts,
+                    decoded: job.decoded,
+                    bytes,
+                    tunnel: job.tunnel,
+                });
+                if pending.jobs.len() >= self.batch_size {
+                    self.send(w);
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, w: usize) {
+        let Mode::Threads(threads) = &mut self.mode else {
+            return;
+        };
+        let fresh = threads
+            .recycle
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity(self.batch_size));
+        let mut batch = std::mem::replace(&mut threads.pending[w], fresh);
+        batch.data.shrink_to(1 << 20);
+        let mut message = Message::Batch(batch);
+        loop {
+            match self.backpressure {
+                Backpressure::Wait => {
+                    let _ = threads.senders[w].send(message);
+                    return;
+                }
+                Backpressure::DropOldest => match threads.senders[w].try_send(message) {
+                    Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                    Err(TrySendError::Full(m)) => {
+                        message = m;
+                        if let Ok(Message::Batch(old)) = threads.heads[w].try_recv() {
+                            self.dropped += old.jobs.len() as u64;
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Network time moved on: every `tick_micros`, all pending jobs are sent and every
+    /// worker is told the time, so it can fire its timers and move its watermark.
+    pub(super) fn clock(&mut self, clock: Timestamp) {
+        if clock.0.saturating_sub(self.last_tick.0) < self.tick_micros {
+            return;
+        }
+        self.last_tick = clock;
+        match &mut self.mode {
+            Mode::Inline {
+                table,
+                merger,
+                emitted,
+                ..
+            } => {
+                table.advance(clock);
+                table.take_emitted(emitted);
+                merger.add(0, emitted, clock);
+            }
+            Mode::Threads(_) => {
+                for w in 0..self.workers {
+                    self.send(w);
+                    if let Mode::Threads(threads) = &mut self.mode {
+                        let _ = threads.senders[w].send(Message::Tick(clock));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `feed` with a dispatcher to the flow tables, then flushes every table and
+/// delivers the remaining records. Returns the tables' statistics and the packets
+/// dropped for backpressure.
+pub(super) fn with_dispatcher<'a, 's, R>(
+    config: &PipelineConfig,
+    backpressure: Backpressure,
+    sink: &'s mut (dyn FnMut(Record) + Send),
+    feed: impl FnOnce(&mut Dispatcher<'a, 's>) -> R,
+) -> (R, Vec<TableStats>, u64) {
+    let workers = config.workers.max(1);
+    if workers == 1 {
+        let mut dispatcher = Dispatcher {
+            mode: Mode::Inline {
+                table: Box::new(ConnTable::new(config.tracker.clone())),
+                merger: Box::new(Merger::new(1, sink)),
+                emitted: Vec::new(),
+                batch: Vec::new(),
+            },
+            workers,
+            batch_size: config.batch,
+            tick_micros: config.tick_micros,
+            last_tick: Timestamp(i64::MIN),
+            backpressure,
+            dropped: 0,
+        };
+        let result = feed(&mut dispatcher);
+        let Mode::Inline {
+            mut table,
+            mut merger,
+            mut emitted,
+            ..
+        } = dispatcher.mode
+        else {
+            unreachable!("inline dispatcher");
+        };
+        table.flush();
+        table.take_emitted(&mut emitted);
+        merger.add(0, &mut emitted, Timestamp(i64::MAX));
+        merger.finish();
+        return (result, vec![table.stats()], dispatcher.dropped);
+    }
+    std::thread::scope(|scope| {
+        let (out_tx, out_rx) = bounded::<(usize, Vec<Emitted>, Timestamp)>(workers * 4);
+        let merger_thread = scope.spawn(move || {
+            let mut merger = Merger::new(workers, sink);
+            for (source, mut records, watermark) in out_rx {
+                merger.add(source, &mut records, watermark);
+            }
+            merger.finish();
+        });
+        let (recycle_tx, recycle_rx) = bounded::<Batch<'a>>(workers * config.queue_depth * 2);
+        let mut senders = Vec::with_capacity(workers);
+        let mut heads = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (tx, rx) = bounded::<Message<'a>>(config.queue_depth);
+            senders.push(tx);
+            heads.push(rx.clone());
+            let tracker = config.tracker.clone();
+            let recycle = recycle_tx.clone();
+            let out = out_tx.clone();
+            handles.push(scope.spawn(move || worker(index, rx, recycle, out, tracker)));
+        }
+        drop(recycle_tx);
+        drop(out_tx);
+        let mut dispatcher = Dispatcher {
+            mode: Mode::Threads(Threads {
+                senders,
+                heads,
+                recycle: recycle_rx,
+                pending: (0..workers)
+                    .map(|_| Batch::with_capacity(config.batch))
+                    .collect(),
+            }),
+            workers,
+            batch_size: config.batch,
+            tick_micros: config.tick_micros,
+            last_tick: Timestamp(i64::MIN),
+            backpressure,
+            dropped: 0,
+        };
+        let result = feed(&mut dispatcher);
+        for w in 0..workers {
+            dispatcher.send(w);
+        }
+        let dropped = dispatcher.dropped;
+        drop(dispatcher);
+        let mut stats = Vec::with_capacity(workers);
+        for h in handles {
+            match h.join() {
+                Ok(s) => stats.push(s),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        if let Err(panic) = merger_thread.join() {
+            std::panic::resume_unwind(panic);
+        }
+        (result, stats, dropped)
+    })
+}
+
+fn worker<'a>(
+    index: usize,
+    rx: Receiver<Message<'a>>,
+    recycle: Sender<Batch<'a>>,
+    out: Sender<(usize, Vec<Emitted>, Timestamp)>,
+    tracker: TrackerConfig,
+) -> TableStats {
+    let mut table = ConnTable::new(tracker);
+    let mut watermark = Timestamp(i64::MIN);
+    for message in rx {
+        match message {
+            Message::Batch(mut batch) => {
+                for job in batch.jobs.drain(..) {
+                    watermark = job.clock;
+                    job.run(&mut table, &batch.data);
+                }
+                batch.data.clear();
+                let _ = recycle.try_send(batch);
+            }
+            Message::Tick(clock) => {
+                table.advance(clock);
+                watermark = watermark.max(clock);
+            }
+        }
+        let mut emitted = Vec::new();
+        table.take_emitted(&mut emitted);
+        let _ = out.send((index, emitted, watermark));
+    }
+    table.flush();
+    let mut emitted = Vec::new();
+    table.take_emitted(&mut emitted);
+    let _ = out.send((index, emitted, Timestamp(i64::MAX)));
+    table.stats()
+}

@@ -1,0 +1,270 @@
+//! The per-core pipeline: one reader decodes packets and shards them by a symmetric flow
+//! hash to N workers, each owning its flow table; their records are merged into one
+//! stream ordered by the network time they were produced at, identical for any number
+//! of workers (see `merge`), and handed to a sink as they become final.
+
+mod dispatch;
+mod reader;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use dissectors::{Record, Timestamp};
+
+use crate::capture::{
+    CaptureError, KernelStats, LiveCapture, LiveError, LiveOptions, PcapFile, RawPacket,
+};
+use crate::decode::{FragmentLimits, FragmentStats};
+use crate::flow::{TableStats, TrackerConfig};
+use dispatch::{with_dispatcher, Backpressure};
+use reader::Reader;
+
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub workers: usize,
+    pub tracker: TrackerConfig,
+    pub fragments: FragmentLimits,
+    /// Packets per batch handed to a worker.
+    pub batch: usize,
+    /// Batches queued per worker before the reader waits.
+    pub queue_depth: usize,
+    /// Decode problems reported individually (the rest are only counted).
+    pub max_reported_errors: usize,
+    /// Network time between watermark ticks sent to every worker, so that records of
+    /// quiet workers are released too (bounds the memory of the merge).
+    pub tick_micros: i64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 1,
+            tracker: TrackerConfig::default(),
+            fragments: FragmentLimits::default(),
+            batch: 512,
+            queue_depth: 64,
+            max_reported_errors: 100,
+            tick_micros: 1_000_000,
+        }
+    }
+}
+
+/// What a run saw: counters, and every problem worth telling the user.
+#[derive(Debug, Default)]
+pub struct RunStats {
+    pub packets: u64,
+    pub bytes: u64,
+    pub non_ip: u64,
+    pub decode_errors: BTreeMap<String, u64>,
+    /// The first problems, each naming the file and packet.
+    pub messages: Vec<String>,
+    /// A fault that ended reading the file early (what was read before it is kept).
+    pub capture_error: Option<CaptureError>,
+    pub fragments: FragmentStats,
+    pub table: TableStats,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    /// Packets dropped because a worker fell behind (live capture only).
+    pub queue_drops: u64,
+}
+
+impl RunStats {
+    pub fn decode_error_total(&self) -> u64 {
+        self.decode_errors.values().sum()
+    }
+}
+
+/// Bytes of the capture released from memory at a time, and kept behind the reader when
+/// workers may still be reading them.
+const RELEASE_STEP: usize = 16 << 20;
+const RELEASE_LAG: usize = 64 << 20;
+
+/// Reads a capture file through the pipeline, handing every record to `sink` as soon as
+/// it is final; returns what the run saw.
+pub fn run_file(
+    path: &Path,
+    config: &PipelineConfig,
+    sink: &mut (dyn FnMut(Record) + Send),
+) -> Result<RunStats, CaptureError> {
+    run_file_until(path, config, &AtomicBool::new(false), sink)
+}
+
+/// Like [`run_file`], stopping early (with every open connection flushed and logged)
+/// once `stop` is set, e.g. by SIGTERM.
+pub fn run_file_until(
+    path: &Path,
+    config: &PipelineConfig,
+    stop: &AtomicBool,
+    sink: &mut (dyn FnMut(Record) + Send),
+) -> Result<RunStats, CaptureError> {
+    let file = PcapFile::open(path)?;
+    let packets = file.packets()?;
+    let name = path.display().to_string();
+    let mut reader = Reader::new(&name, config);
+    let lag = if config.workers <= 1 { 0 } else { RELEASE_LAG };
+    let mut released = 0usize;
+    let ((), tables, _) = with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
+        for p in packets {
+            if reader.stats.packets.is_multiple_of(1024) && stop.load(Ordering::Relaxed) {
+                break;
+            }
+            match p {
+                Ok(p) => {
+                    reader.decode(&p, &mut |job| dispatcher.push(job));
+                    dispatcher.clock(reader.clock);
+                    // Pages behind the read position are dropped in steps; the lag leaves
+                    // the workers' queued packets resident (touching a dropped page would
+                    // only read it again).
+                    if let Some(at) = file.offset_of(p.data) {
+                        if at > released + RELEASE_STEP + lag {
+                            released = at - lag;
+                            file.release_before(released);
+                        }
+                    }
+                }
+                Err(e) => reader.stats.capture_error = Some(e),
+            }
+        }
+    });
+    Ok(finish_stats(reader, tables, 0))
+}
+
+fn finish_stats(reader: Reader<'_>, tables: Vec<TableStats>, queue_drops: u64) -> RunStats {
+    let mut stats = reader.stats;
+    for t in tables {
+        stats.table.packets += t.packets;
+        stats.table.connections += t.connections;
+        stats.table.evicted += t.evicted;
+    }
+    stats.fragments = reader.frags.stats;
+    stats.queue_drops = queue_drops;
+    stats
+}
+
+/// Reads a capture file and returns every record in output order (for tests and tools
+/// that want them all at once).
+pub fn collect_file(
+    path: &Path,
+    config: &PipelineConfig,
+) -> Result<(Vec<Record>, RunStats), CaptureError> {
+    let mut records = Vec::new();
+    let stats = run_file(path, config, &mut |r| records.push(r))?;
+    Ok((records, stats))
+}
+
+/// Counters of one live interface, for the status line and `stats.json`.
+#[derive(Clone, Debug, Default)]
+pub struct InterfaceStatus {
+    pub interface: String,
+    pub packets: u64,
+    pub bytes: u64,
+    /// What the kernel counted (libpcap's statistics), including its drops.
+    pub kernel: KernelStats,
+}
+
+/// A periodic report of a live run.
+#[derive(Clone, Debug, Default)]
+pub struct LiveStatus {
+    pub interfaces: Vec<InterfaceStatus>,
+    pub decode_errors: u64,
+    /// Packets dropped because a worker fell behind.
+    pub queue_drops: u64,
+}
+
+/// Captures from live interfaces until `stop` is set (Ctrl+C, SIGTERM), then flushes
+/// every open connection. `status` is called every `status_every` with the counters.
+pub fn run_live(
+    interfaces: &[String],
+    options: &LiveOptions,
+    config: &PipelineConfig,
+    stop: &AtomicBool,
+    status_every: Duration,
+    status: &mut dyn FnMut(&LiveStatus),
+    sink: &mut (dyn FnMut(Record) + Send),
+) -> Result<RunStats, LiveError> {
+    let mut captures = Vec::with_capacity(interfaces.len());
+    for name in interfaces {
+        captures.push(LiveCapture::open(name, options)?);
+    }
+    let label = interfaces.join(",");
+    let mut reader = Reader::new(&label, config);
+    let mut counters: Vec<InterfaceStatus> = interfaces
+        .iter()
+        .map(|i| InterfaceStatus {
+            interface: i.clone(),
+            ..InterfaceStatus::default()
+        })
+        .collect();
+    let mut failure = None;
+    let ((), tables, dropped) =
+        with_dispatcher(config, Backpressure::DropOldest, sink, |dispatcher| {
+            let mut next_status = Instant::now() + status_every;
+            let mut number = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let mut idle = true;
+                for (i, cap) in captures.iter_mut().enumerate() {
+                    let link = cap.link();
+                    // A few packets per interface per round keeps several interfaces fair.
+                    for _ in 0..64 {
+                        match cap.next_packet() {
+                            Ok(Some(p)) => {
+                                idle = false;
+                                number += 1;
+                                counters[i].packets += 1;
+                                counters[i].bytes += u64::from(p.wire_len);
+                                let raw = RawPacket {
+                                    ts: p.ts,
+                                    link,
+                                    data: p.data,
+                                    wire_len: p.wire_len,
+                                    number,
+                                };
+                                reader.decode(&raw, &mut |job| dispatcher.push_copied(job));
+                            }
+                            Ok(None) => break,
+                            Err(e) => {
+                                failure = Some(e);
+                                stop.store(true, Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    }
+                }
+                // With no traffic, network time follows the wall clock, so connections still
+                // time out and records are still released.
+                if idle {
+                    let now = SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_micros() as i64);
+                    reader.clock = reader.clock.max(Timestamp(now));
+                }
+                dispatcher.clock(reader.clock);
+                if Instant::now() >= next_status {
+                    next_status += status_every;
+                    for (i, cap) in captures.iter().enumerate() {
+                        counters[i].kernel = cap.kernel_stats().unwrap_or_default();
+                    }
+                    status(&LiveStatus {
+                        interfaces: counters.clone(),
+                        decode_errors: reader.stats.decode_error_total(),
+                        queue_drops: dispatcher.dropped,
+                    });
+                }
+            }
+        });
+    for (i, cap) in captures.iter().enumerate() {
+        counters[i].kernel = cap.kernel_stats().unwrap_or_default();
+    }
+    status(&LiveStatus {
+        interfaces: counters,
+        decode_errors: reader.stats.decode_error_total(),
+        queue_drops: dropped,
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(finish_stats(reader, tables, dropped))
+}
