@@ -73,25 +73,14 @@ pub(super) struct Dispatcher<'a, 's> {
 impl<'a, 's> Dispatcher<'a, 's> {
     /// Hands a job whose bytes live as long as the dispatcher to its flow table.
     pub(super) fn push(&mut self, job: Job<'a>) {
-        match &mut self.mode {
-            Mode::Inline {
-                table,
-                merger,
-                emitted,
-                batch,
-            } => {
-                job.run(table, batch);
-                table.take_emitted(emitted);
-                if !emitted.is_empty() {
-                    merger.add(0, emitted, job.clock);
-                }
-            }
-            Mode::Threads(threads) => {
-                let w = job.shard(self.workers);
-                threads.pending[w].jobs.push(job);
-                if threads.pending[w].jobs.len() >= self.batch_size {
-                    self.send(w);
-                }
+        if self.run_inline(&job) {
+            return;
+        }
+        if let Mode::Threads(threads) = &mut self.mode {
+            let w = job.shard(self.workers);
+            threads.pending[w].jobs.push(job);
+            if threads.pending[w].jobs.len() >= self.batch_size {
+                self.send(w);
             }
         }
     }
@@ -99,43 +88,45 @@ impl<'a, 's> Dispatcher<'a, 's> {
     /// Hands a job whose bytes are only borrowed for this call (a live packet): they are
     /// copied into the worker's batch buffer.
     pub(super) fn push_copied(&mut self, job: Job<'_>) {
-        match &mut self.mode {
-            Mode::Inline {
-                table,
-                merger,
-                emitted,
-                batch,
-            } => {
-                job.run(table, batch);
-                table.take_emitted(emitted);
-                if !emitted.is_empty() {
-                    merger.add(0, emitted, job.clock);
+        if self.run_inline(&job) {
+            return;
+        }
+        if let Mode::Threads(threads) = &mut self.mode {
+            let w = job.shard(self.workers);
+            let pending = &mut threads.pending[w];
+            let bytes = match job.bytes {
+                Bytes::Borrowed(b) => {
+                    let start = pending.data.len() as u32;
+                    pending.data.extend_from_slice(b);
+                    Bytes::InBatch(start, b.len() as u32)
                 }
-            }
-            Mode::Threads(threads) => {
-                let w = job.shard(self.workers);
-                let pending = &mut threads.pending[w];
-                let bytes = match job.bytes {
-                    Bytes::Borrowed(b) => {
-                        let start = pending.data.len() as u32;
-                        pending.data.extend_from_slice(b);
-                        Bytes::InBatch(start, b.len() as u32)
-                    }
-                    Bytes::Owned(b) => Bytes::Owned(b),
-                    Bytes::InBatch(start, len) => Bytes::InBatch(start, len),
-                };
-                pending.jobs.push(Job {
-                    clock: job.clock,
-                    ts: job.ts,
-                    decoded: job.decoded,
-                    bytes,
-                    tunnel: job.tunnel,
-                });
-                if pending.jobs.len() >= self.batch_size {
-                    self.send(w);
-                }
+                Bytes::Owned(b) => Bytes::Owned(b),
+                Bytes::InBatch(start, len) => Bytes::InBatch(start, len),
+            };
+            pending.jobs.push(Job { bytes, ..job });
+            if pending.jobs.len() >= self.batch_size {
+                self.send(w);
             }
         }
+    }
+
+    /// With one worker, processes the job right away; returns false otherwise.
+    fn run_inline(&mut self, job: &Job<'_>) -> bool {
+        let Mode::Inline {
+            table,
+            merger,
+            emitted,
+            batch,
+        } = &mut self.mode
+        else {
+            return false;
+        };
+        job.run(table, batch);
+        table.take_emitted(emitted);
+        if !emitted.is_empty() {
+            merger.add(0, emitted, job.clock);
+        }
+        true
     }
 
     fn send(&mut self, w: usize) {
