@@ -107,13 +107,18 @@ fn run(args: &Args) -> Result<()> {
         Format::Tsv => LogFormat::Tsv,
         Format::Json => LogFormat::Json,
     };
-    let analysis = if args.conn_only {
-        None
-    } else {
-        let settings = detectors::Config::load(&args.config)
-            .with_context(|| format!("cannot load the configuration {}", args.config.display()))?;
-        Some(settings)
-    };
+    let settings = detectors::Config::load(&args.config)
+        .with_context(|| format!("cannot load the configuration {}", args.config.display()))?;
+    // Zeek's Site::local_nets: the private address space plus the home networks.
+    let mut local = dissectors::net::LocalNets::private_address_space();
+    for net in &settings.parameters.home_network {
+        local
+            .add(net)
+            .map_err(|e| anyhow::anyhow!("{}: home_network: {e}", args.config.display()))?;
+    }
+    dissectors::net::install_local_nets(local.clone());
+    config.tracker.local_nets = local;
+    let analysis = (!args.conn_only).then_some(settings);
     let mut outputs = Outputs::open(&args.output, format, analysis)?;
     let started = Instant::now();
     let source;

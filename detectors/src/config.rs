@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::error::Error;
 use crate::evidence::EvidenceType;
-use crate::net::Cidr;
+use dissectors::net::Cidr;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -18,8 +18,8 @@ use hashbrown::{HashMap, HashSet};
 use crate::error::Error;
 use crate::evidence::{Direction, Evidence, Ioc, IocValue};
 use crate::mac::MacAddr;
-use crate::net::{Cidr, PrefixSet};
 use crate::profile::{Host, Hosts};
+use dissectors::net::{Cidr, PrefixSet};
 
 /// What a whitelist entry suppresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,7 +8,6 @@
 //! the hashes). Any protocol that carries files (HTTP today; FTP, SMTP later) can use it.
 
 pub mod magic;
-pub mod site;
 
 use md5::{Digest, Md5};
 use sha1::Sha1;
@@ -305,8 +304,9 @@ impl FileTracker {
 
     /// The files.log record; `conn` is the connection that carried the file.
     pub fn into_record(self, conn: Option<(Uid, ConnId)>) -> FileRecord {
-        let local_orig = conn
-            .map(|(_, id)| site::is_local_addr(if self.is_orig { id.orig_h } else { id.resp_h }));
+        let local_orig = conn.map(|(_, id)| {
+            crate::net::is_local_addr(if self.is_orig { id.orig_h } else { id.resp_h })
+        });
         FileRecord {
             ts: self.first_ts,
             fuid: self.fuid,

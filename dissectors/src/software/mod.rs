@@ -10,7 +10,6 @@
 //! version string, forgetting a host's software a day after first tracking it.
 
 pub mod parse;
-pub mod site;
 pub mod zre;
 
 use std::collections::{HashMap, HashSet};
@@ -174,8 +173,8 @@ impl AssetTracking {
     /// Zeek's `addr_matches_host`.
     pub fn matches(self, a: IpAddr) -> bool {
         match self {
-            AssetTracking::LocalHosts => site::is_local_addr(a),
-            AssetTracking::RemoteHosts => !site::is_local_addr(a),
+            AssetTracking::LocalHosts => crate::net::is_local_addr(a),
+            AssetTracking::RemoteHosts => !crate::net::is_local_addr(a),
             AssetTracking::AllHosts => true,
             AssetTracking::NoHosts => false,
         }

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use crate::analyzer::{Context, Dissector};
 use crate::conn::{ConnId, Transport};
 use crate::software::zre::{sub, Pattern};
-use crate::software::{site, SoftwareFound, SoftwareType};
+use crate::software::{SoftwareFound, SoftwareType};
 use crate::time::Timestamp;
 use crate::uid::Uid;
 use crate::zeek::{escape_bytes_lossy, field, Field, FieldType as T, Row, ZeekRecord};
@@ -44,8 +44,8 @@ impl Direction {
 
     /// As `SSH::set_session`: only when exactly one endpoint is local.
     pub fn of(id: &ConnId) -> Option<Direction> {
-        let orig_local = site::is_local_addr(id.orig_h);
-        if orig_local == site::is_local_addr(id.resp_h) {
+        let orig_local = crate::net::is_local_addr(id.orig_h);
+        if orig_local == crate::net::is_local_addr(id.resp_h) {
             None
         } else if orig_local {
             Some(Direction::Outbound)

@@ -2,14 +2,13 @@
 
 mod history;
 mod key;
-mod local;
 mod reassembly;
 mod table;
 mod tcp;
 
+pub use dissectors::net::LocalNets;
 pub use history::History;
 pub use key::FlowKey;
-pub use local::LocalNets;
 pub use reassembly::{Chunk, Reassembler};
 pub use table::{ConnTable, Emitted, TableStats, TrackerConfig, TunnelRole};
 pub use tcp::{EndpointState, TcpState};

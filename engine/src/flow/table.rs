@@ -13,9 +13,9 @@ use hashbrown::HashMap;
 
 use super::history::{mask, History};
 use super::key::FlowKey;
-use super::local::LocalNets;
 use super::tcp::{Close, EndpointState, Segment, StreamSink, TcpState};
 use crate::decode::{transport_checksum_ok, Decoded, L4};
+use dissectors::net::LocalNets;
 
 /// Zeek's timing constants, configurable.
 #[derive(Clone, Debug)]
@@ -48,7 +48,7 @@ impl Default for TrackerConfig {
             tcp_attempt_delay: Interval::from_secs(5),
             tcp_close_delay: Interval::from_secs(5),
             dns_session_timeout: Interval::from_secs(10),
-            local_nets: LocalNets::private_address_space(),
+            local_nets: dissectors::net::local_nets().clone(),
             dissect: true,
             verify_checksums: true,
             max_reassembly_per_direction: 1 << 20,

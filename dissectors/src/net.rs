@@ -1,8 +1,10 @@
-//! Address prefixes and sets of them with logarithmic look-ups (home networks,
-//! organisations' ranges).
+//! Address prefixes and sets of them with logarithmic look-ups (local and home
+//! networks, organisations' ranges), and Zeek's `Site::local_nets`: which addresses are
+//! local (conn.log `local_orig`/`local_resp`, ssh.log `direction`, software tracking).
 
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
 /// An IPv4 or IPv6 prefix (`10.0.0.0/8`, `2001:db8::/32`, or a bare address).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -123,6 +125,106 @@ impl PrefixSet {
     }
 }
 
+/// `Site::private_address_space` of Zeek's `base/utils/site.zeek`, which Zeek counts as
+/// local by default (`Site::private_address_space_is_local = T`).
+pub const ZEEK_PRIVATE_ADDRESS_SPACE: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/24",
+    "239.0.0.0/8",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "::/128",
+    "::1/128",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/23",
+    "2001:db8::/32",
+    "2002:a00::/24",
+    "2002:7f00::/24",
+    "2002:a9fe::/32",
+    "2002:ac10::/28",
+    "2002:c000::/40",
+    "2002:c000:200::/40",
+    "2002:c0a8::/32",
+    "2002:c612::/31",
+    "2002:c633:6400::/40",
+    "2002:cb00:7100::/40",
+    "2002:e000::/40",
+    "2002:ef00::/24",
+    "2002:f000::/20",
+    "2002:ffff:ffff::/48",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",
+];
+
+/// Zeek's `Site::local_nets`.
+#[derive(Clone, Debug, Default)]
+pub struct LocalNets {
+    set: PrefixSet,
+}
+
+impl LocalNets {
+    pub fn empty() -> Self {
+        LocalNets::default()
+    }
+
+    /// Zeek's default: the private address space is local.
+    pub fn private_address_space() -> Self {
+        let mut nets = Self::empty();
+        for p in ZEEK_PRIVATE_ADDRESS_SPACE {
+            // The table above is well-formed (checked by a test).
+            let _ = nets.add(p);
+        }
+        nets
+    }
+
+    /// Adds a prefix (`10.0.0.0/8`, `fe80::/10`, or a bare address).
+    pub fn add(&mut self, cidr: &str) -> Result<(), String> {
+        self.set.insert(cidr.parse()?);
+        self.set.normalize();
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_empty()
+    }
+
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        self.set.contains(addr)
+    }
+}
+
+static SITE_LOCAL_NETS: OnceLock<LocalNets> = OnceLock::new();
+
+/// Fixes `Site::local_nets` for the whole run (call once at start-up, before any record is
+/// built); returns false when it was already fixed. Without a call, Zeek's default holds.
+pub fn install_local_nets(nets: LocalNets) -> bool {
+    SITE_LOCAL_NETS.set(nets).is_ok()
+}
+
+/// `Site::local_nets` of this run.
+pub fn local_nets() -> &'static LocalNets {
+    SITE_LOCAL_NETS.get_or_init(LocalNets::private_address_space)
+}
+
+/// `Site::is_local_addr`.
+pub fn is_local_addr(a: IpAddr) -> bool {
+    local_nets().contains(a)
+}
+
 fn merge<T: Copy + Ord + num_succ::Succ>(ranges: &mut Vec<(T, T)>) {
     ranges.sort_unstable();
     let mut out: Vec<(T, T)> = Vec::with_capacity(ranges.len());
@@ -183,6 +285,34 @@ mod tests {
         assert_eq!(host.len, 128);
         assert!(host.contains(ip("2001:db8::1")));
         assert!(!host.contains(ip("2001:db8::2")));
+    }
+
+    #[test]
+    fn zeek_private_space() {
+        for p in ZEEK_PRIVATE_ADDRESS_SPACE {
+            assert!(p.parse::<Cidr>().is_ok(), "{p}");
+        }
+        let n = LocalNets::private_address_space();
+        for local in [
+            "192.168.2.16",
+            "10.0.0.18",
+            "172.31.255.1",
+            "fe80::1",
+            "::1",
+            "224.0.0.251",
+            "2001:0:4137:9e50::1",
+        ] {
+            assert!(n.contains(ip(local)), "{local}");
+        }
+        for remote in [
+            "75.126.130.163",
+            "172.32.0.1",
+            "2001:4860:0:2001::68",
+            "ff02::fb",
+            "2a00::1",
+        ] {
+            assert!(!n.contains(ip(remote)), "{remote}");
+        }
     }
 
     #[test]
