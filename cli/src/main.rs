@@ -14,6 +14,7 @@ use clap::{Parser, ValueEnum};
 use dissectors::zeek::LogFormat;
 use engine::capture::LiveOptions;
 use engine::pipeline::{run_file_until, run_live, PipelineConfig, RunStats};
+use engine::readers::{self, InputKind, RecordSource, StreamFormat};
 
 use output::Outputs;
 
@@ -31,7 +32,9 @@ enum Format {
 #[derive(Parser, Debug)]
 #[command(name = "slipstream", version, about)]
 struct Args {
-    /// Capture file to read (pcap or pcapng).
+    /// What to read: a capture file (pcap, pcapng), a Zeek log folder or log (TSV or JSON,
+    /// gzip too), a Suricata eve.json, an Argus binetflow or an nfdump file, found out by
+    /// content; `zeek`, `suricata` or `argus` read that format from standard input.
     #[arg(short = 'f', long = "filepath", conflicts_with = "interface")]
     file: Option<PathBuf>,
 
@@ -124,8 +127,13 @@ fn run(args: &Args) -> Result<()> {
     let source;
     let stats = if let Some(path) = args.file.as_deref() {
         source = path.display().to_string();
-        run_file_until(path, &config, &stop, &mut |record| outputs.record(record))
-            .map_err(anyhow::Error::new)?
+        match input_of(path)? {
+            Input::Capture => {
+                run_file_until(path, &config, &stop, &mut |record| outputs.record(record))
+                    .map_err(anyhow::Error::new)?
+            }
+            Input::Logs(records) => read_logs(records, &stop, &mut outputs),
+        }
     } else if !args.interface.is_empty() {
         source = args.interface.join(",");
         let options = LiveOptions {
@@ -162,6 +170,65 @@ fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// What `-f` names: a capture for the engine, or other tools' logs for a reader.
+enum Input {
+    Capture,
+    Logs(Box<dyn RecordSource>),
+}
+
+fn input_of(path: &Path) -> Result<Input> {
+    // As in Slips, `-f zeek|suricata|argus` reads lines of that format from stdin.
+    if !path.exists() {
+        let format = match path.to_str() {
+            Some("zeek") => Some(StreamFormat::Zeek),
+            Some("suricata") => Some(StreamFormat::Suricata),
+            Some("argus") => Some(StreamFormat::Argus),
+            _ => None,
+        };
+        if let Some(f) = format {
+            return Ok(Input::Logs(readers::open_stdin(f)));
+        }
+    }
+    match readers::detect(path).map_err(anyhow::Error::new)? {
+        InputKind::Pcap => Ok(Input::Capture),
+        kind => Ok(Input::Logs(
+            readers::open_as(path, kind).map_err(anyhow::Error::new)?,
+        )),
+    }
+}
+
+/// Feeds the records of other tools' logs to the outputs; bad lines are counted and the
+/// first ones reported with their place, and reading goes on.
+fn read_logs(
+    mut records: Box<dyn RecordSource>,
+    stop: &AtomicBool,
+    outputs: &mut Outputs,
+) -> RunStats {
+    let mut stats = RunStats::default();
+    for item in records.by_ref() {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+        match item {
+            Ok(record) => {
+                stats.packets += 1;
+                outputs.record(record);
+            }
+            Err(e) => {
+                *stats
+                    .decode_errors
+                    .entry("malformed input line".into())
+                    .or_default() += 1;
+                if stats.messages.len() < 100 {
+                    stats.messages.push(format!("{e}; skipped"));
+                }
+            }
+        }
+    }
+    stats.messages.extend(records.notes());
+    stats
+}
+
 fn print_summary(
     source: &str,
     stats: &RunStats,
@@ -170,7 +237,16 @@ fn print_summary(
     out: &Path,
 ) {
     let secs = elapsed.as_secs_f64().max(1e-9);
-    eprintln!(
+    if stats.bytes == 0 && stats.table.packets == 0 {
+        // Other tools' logs: records, not packets.
+        eprintln!(
+            "slipstream: {source}: {} records ({:.0} records/s), {} bad lines",
+            stats.packets,
+            stats.packets as f64 / secs,
+            stats.decode_error_total()
+        );
+    } else {
+        eprintln!(
         "slipstream: {source}: {} packets ({:.0} packets/s, {:.2} Gbit/s), {} connections, {} decode errors, {} non-IP",
         stats.packets,
         stats.packets as f64 / secs,
@@ -179,6 +255,7 @@ fn print_summary(
         stats.decode_error_total(),
         stats.non_ip,
     );
+    }
     let written: Vec<String> = report
         .logs
         .iter()

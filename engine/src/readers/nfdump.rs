@@ -246,8 +246,14 @@ fn decompress(method: Compression, payload: &[u8]) -> Result<Vec<u8>, String> {
     };
     let out = match method {
         Compression::None => payload.to_vec(),
-        Compression::Lzo => lzokay_native::decompress_all(payload, None)
-            .map_err(|e| format!("LZO block does not decompress: {e:?}"))?,
+        // lzokay-native 0.1.0 trusts match distances: one reaching before the start of
+        // the output panics (an overflowing subtraction, or an index out of bounds in
+        // release builds). Contain that as a bad block.
+        Compression::Lzo => {
+            std::panic::catch_unwind(|| lzokay_native::decompress_all(payload, None))
+                .map_err(|_| "LZO block does not decompress: a match reaches before the start")?
+                .map_err(|e| format!("LZO block does not decompress: {e:?}"))?
+        }
         Compression::Lz4 => {
             let mut out = vec![0u8; MAX_BLOCK];
             let n = lz4_flex::block::decompress_into(payload, &mut out)
@@ -657,5 +663,23 @@ impl RecordSource for NfdumpCsvReader {
             "{}: read through the nfdump program (file layout not read natively)",
             self.source
         )]
+    }
+}
+
+#[cfg(test)]
+mod lzo_tests {
+    use super::*;
+
+    /// Found by the `nfdump` fuzz target: one literal, then a match from 2 041 bytes
+    /// back (M2) or 16 384 bytes back (M3).
+    #[test]
+    fn lzo_match_before_the_start_is_an_error() {
+        for payload in [
+            &[0x12, b'a', 0x80, 0xff][..],
+            &[0x12, b'a', 0x21, 0xfc, 0xff],
+        ] {
+            let e = decompress(Compression::Lzo, payload).expect_err("not a valid stream");
+            assert!(e.starts_with("LZO block does not decompress"), "{e}");
+        }
     }
 }

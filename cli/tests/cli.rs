@@ -1,0 +1,154 @@
+//! The binary as a user runs it: inputs of every kind, outputs, and errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("slipstream-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn slipstream(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .current_dir(repo())
+        .args(args)
+        .output()
+        .expect("run slipstream")
+}
+
+fn rows(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn pcap_gives_logs_alerts_and_database() {
+    let out = out_dir("pcap");
+    let o = slipstream(&[
+        "-f",
+        "testdata/slips/test7-malicious.pcap",
+        "-o",
+        out.to_str().unwrap(),
+        "--workers",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "conn.log",
+        "dns.log",
+        "dhcp.log",
+        "alerts.log",
+        "alerts.json",
+        "errors.log",
+        "flows.sqlite",
+    ] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    assert_eq!(rows(&out.join("conn.log")).len(), 622);
+    let header = std::fs::read_to_string(out.join("conn.log")).unwrap();
+    assert!(header.starts_with("#separator \\x09\n#set_separator\t,\n"));
+    assert!(header
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("#close\t"));
+}
+
+#[test]
+fn json_logs_are_one_object_per_line() {
+    let out = out_dir("json");
+    let o = slipstream(&[
+        "-f",
+        "testdata/zeek/wikipedia-default/trace.pcap",
+        "-o",
+        out.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "--conn-only",
+    ]);
+    assert!(o.status.success());
+    let lines = rows(&out.join("conn.log"));
+    assert_eq!(lines.len(), 34);
+    assert!(lines
+        .iter()
+        .all(|l| l.starts_with("{\"ts\":") && l.ends_with('}')));
+}
+
+#[test]
+fn other_tools_logs_are_read_by_content() {
+    let out = out_dir("argus");
+    let o = slipstream(&[
+        "-f",
+        "testdata/slips/inputs/test11-portscan.binetflow",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("records"), "{stderr}");
+    assert!(!rows(&out.join("conn.log")).is_empty());
+}
+
+#[test]
+fn argus_lines_from_stdin() {
+    let out = out_dir("stdin");
+    let sample =
+        std::fs::read_to_string(repo().join("testdata/slips/inputs/test11-portscan.binetflow"))
+            .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .current_dir(repo())
+        .args(["-f", "argus", "-o", out.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sample.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let flows = sample
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    assert_eq!(rows(&out.join("conn.log")).len(), flows);
+}
+
+#[test]
+fn unknown_input_is_a_clear_error() {
+    let out = out_dir("bad");
+    let o = slipstream(&["-f", "README.md", "-o", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("README.md"), "{stderr}");
+}
+
+#[test]
+fn truncated_capture_keeps_what_came_before() {
+    let out = out_dir("truncated");
+    let full = std::fs::read(repo().join("testdata/slips/test7-malicious.pcap")).unwrap();
+    let cut = out_dir("truncated-input").with_extension("pcap");
+    std::fs::write(&cut, &full[..full.len() / 2 + 7]).unwrap();
+    let o = slipstream(&["-f", cut.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
+    assert!(!rows(&out.join("conn.log")).is_empty());
+    let errors = std::fs::read_to_string(out.join("errors.log")).unwrap();
+    assert!(errors.contains("packet"), "{errors}");
+}
