@@ -28,7 +28,7 @@ fn synthetic(n: usize, sources: u32) -> Vec<Record> {
     (0..n)
         .map(|i| {
             let src = 0x0a00_0000 + (i as u32 % sources);
-            Record::Conn(ConnRecord {
+            Record::Conn(Box::new(ConnRecord {
                 ts: Timestamp(1_600_000_000_000_000 + i as i64 * 1000),
                 uid: Uid::connection(i as u128 + 1),
                 id: ConnId {
@@ -53,7 +53,7 @@ fn synthetic(n: usize, sources: u32) -> Vec<Record> {
                 resp_ip_bytes: 6000,
                 tunnel_parents: None,
                 ip_proto: Some(6),
-            })
+            }))
         })
         .collect()
 }

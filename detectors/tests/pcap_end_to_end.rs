@@ -97,7 +97,7 @@ fn shipped_config_finds_no_long_connection_and_stores_every_flow() {
     let conns: Vec<_> = recs
         .iter()
         .filter_map(|r| match r {
-            Record::Conn(c) => Some(c),
+            Record::Conn(c) => Some(c.as_ref()),
             _ => None,
         })
         .collect();

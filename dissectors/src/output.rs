@@ -24,14 +24,20 @@ impl OutputStage {
     }
 
     /// Takes the next record (in output order); appends what is ready to be written.
-    /// The aggregators' inputs (single DHCP messages, software sightings) are consumed.
+    /// The aggregators' inputs (single DHCP messages, software sightings) are consumed;
+    /// every other record passes straight through.
     pub fn push(&mut self, record: Record, out: &mut Vec<Record>) {
+        // DHCP transactions expire on the clock of every record.
         out.extend(self.dhcp.push(&record));
-        if matches!(record, Record::DhcpMessage(_)) {
-            return;
-        }
-        for r in self.x509.push(record) {
-            out.extend(self.software.push(r));
+        match record {
+            Record::DhcpMessage(_) => {}
+            Record::X509(_) => {
+                for r in self.x509.push(record) {
+                    out.extend(self.software.push(r));
+                }
+            }
+            Record::SoftwareFound(_) => out.extend(self.software.push(record)),
+            other => out.push(other),
         }
     }
 

@@ -22,7 +22,7 @@ use crate::zeek::LogSet;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
-    Conn(ConnRecord),
+    Conn(Box<ConnRecord>),
     Ssl(Box<SslRecord>),
     /// One certificate; run `x509::X509Dedup` over records before writing (Zeek
     /// de-duplicates x509.log across connections).
@@ -69,7 +69,7 @@ impl Record {
     /// Writes the record to its log in `logs`.
     pub fn write_to(&self, logs: &mut LogSet) -> io::Result<()> {
         match self {
-            Record::Conn(r) => logs.write(r),
+            Record::Conn(r) => logs.write(r.as_ref()),
             Record::Ssl(r) => logs.write(r.as_ref()),
             Record::X509(r) => logs.write(r.as_ref()),
             Record::Ssh(r) => logs.write(r.as_ref()),
@@ -91,7 +91,7 @@ impl Record {
 
 impl From<ConnRecord> for Record {
     fn from(r: ConnRecord) -> Self {
-        Record::Conn(r)
+        Record::Conn(Box::new(r))
     }
 }
 

@@ -274,7 +274,7 @@ fn tcp_segments_that_never_fill_the_hole_stay_under_the_reassembly_cap() {
         .out
         .iter()
         .find_map(|r| match r {
-            Record::Conn(c) => Some(c),
+            Record::Conn(c) => Some(c.as_ref()),
             _ => None,
         })
         .expect("the connection is logged");

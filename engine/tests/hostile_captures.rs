@@ -127,7 +127,7 @@ fn conns(records: &[Record]) -> Vec<&ConnRecord> {
     records
         .iter()
         .filter_map(|r| match r {
-            Record::Conn(c) => Some(c),
+            Record::Conn(c) => Some(c.as_ref()),
             _ => None,
         })
         .collect()

@@ -246,7 +246,7 @@ fn zeek_json_folder_of_an_older_zeek() {
         .records
         .iter()
         .find_map(|r| match r {
-            Record::Conn(c) if c.uid.to_string() == "CeXwwk4XHhkKHn7kag" => Some(c),
+            Record::Conn(c) if c.uid.to_string() == "CeXwwk4XHhkKHn7kag" => Some(c.as_ref()),
             _ => None,
         })
         .unwrap();
@@ -388,7 +388,7 @@ fn suricata_eve() {
         .records
         .iter()
         .find_map(|r| match r {
-            Record::Conn(c) if c.id.orig_p == 1900 && c.id.resp_p == 44232 => Some(c),
+            Record::Conn(c) if c.id.orig_p == 1900 && c.id.resp_p == 44232 => Some(c.as_ref()),
             _ => None,
         })
         .unwrap();

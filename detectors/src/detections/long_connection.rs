@@ -104,7 +104,7 @@ mod tests {
     fn with_duration(secs: f64) -> Record {
         let mut c = conn("10.0.0.2", 49152, "93.184.216.34", 443, 1_700_000_000.0);
         c.duration = Some(Interval::from_secs_f64(secs));
-        Record::Conn(c)
+        Record::from(c)
     }
 
     #[test]
@@ -149,10 +149,10 @@ mod tests {
         assert!(run(&config, &with_duration(30.0)).is_empty());
         let mut c = conn("10.0.0.2", 5353, "224.0.0.251", 5353, 0.0);
         c.duration = Some(Interval::from_secs(7200));
-        assert!(run(&config, &Record::Conn(c)).is_empty());
+        assert!(run(&config, &Record::from(c)).is_empty());
         let mut c = conn("10.0.0.2", 1, "10.0.0.3", 2, 0.0);
         c.duration = None;
-        assert!(run(&config, &Record::Conn(c)).is_empty());
+        assert!(run(&config, &Record::from(c)).is_empty());
     }
 
     #[test]

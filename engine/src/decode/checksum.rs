@@ -5,29 +5,25 @@ use std::net::IpAddr;
 
 use super::{Decoded, L4};
 
-/// One's-complement sum of `data` as big-endian 16-bit words, added to `sum`. Summing
-/// 32-bit words into 64-bit accumulators and folding gives the same result (RFC 1071);
-/// four independent accumulators let the CPU add in parallel.
+/// One's-complement sum of `data` taken as little-endian 16-bit words, added to `sum`.
+/// The one's-complement sum does not depend on byte order (RFC 1071 1.2.B): summing
+/// little-endian words gives the byte-swapped network-order sum, and the check against
+/// 0xffff is the same either way. Eight bytes at a time into a 128-bit accumulator, so
+/// no carry is lost before the final fold.
 fn add(sum: u64, data: &[u8]) -> u64 {
-    let mut acc = [sum, 0, 0, 0];
-    let mut chunks = data.chunks_exact(16);
+    let mut acc = u128::from(sum);
+    let mut chunks = data.chunks_exact(8);
     for c in &mut chunks {
-        for (i, word) in c.chunks_exact(4).enumerate() {
-            acc[i] += u64::from(u32::from_be_bytes([word[0], word[1], word[2], word[3]]));
-        }
+        acc += u128::from(u64::from_le_bytes([
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+        ]));
     }
-    let mut total = acc
-        .iter()
-        .fold(0u64, |a, &b| a + (b & 0xffff_ffff) + (b >> 32));
-    let rest = chunks.remainder();
-    let mut words = rest.chunks_exact(4);
-    for w in &mut words {
-        total += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
-    }
-    let tail = words.remainder();
-    let mut last = [0u8; 4];
+    let tail = chunks.remainder();
+    let mut last = [0u8; 8];
     last[..tail.len()].copy_from_slice(tail);
-    total + u64::from(u32::from_be_bytes(last))
+    acc += u128::from(u64::from_le_bytes(last));
+    let folded = (acc as u64 as u128) + (acc >> 64);
+    (folded as u64 & 0xffff_ffff) + (folded >> 32) as u64
 }
 
 fn fold(mut sum: u64) -> u16 {
@@ -37,6 +33,8 @@ fn fold(mut sum: u64) -> u16 {
     sum as u16
 }
 
+/// The pseudo-header sum in the same little-endian word order as [`add`]: the protocol
+/// number and length are network-order 16-bit fields, hence the byte swaps.
 fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u64 {
     let mut sum = 0;
     for a in [src, dst] {
@@ -45,7 +43,10 @@ fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u64 {
             IpAddr::V6(v6) => add(sum, &v6.octets()),
         };
     }
-    sum + u64::from(proto) + u64::from(len)
+    // A length over 65535 (IPv6 jumbograms) spans two 16-bit words.
+    let len_words =
+        u64::from((len as u16).swap_bytes()) + u64::from(((len >> 16) as u16).swap_bytes());
+    sum + (u64::from(proto) << 8) + len_words
 }
 
 /// Whether the transport checksum of a decoded packet is right. Packets whose transport
@@ -109,8 +110,9 @@ mod tests {
         // Compute the right checksum by making the sum come out as 0xffff.
         let d = decoded(&p);
         let sum = fold(add(pseudo_header(d.src, d.dst, 17, 23), &p[20..]));
+        // The sum is in little-endian word order: store its complement that way too.
         let ck = !sum;
-        p[26..28].copy_from_slice(&ck.to_be_bytes());
+        p[26..28].copy_from_slice(&ck.to_le_bytes());
         assert!(transport_checksum_ok(&p, &decoded(&p)));
         p[30] ^= 1;
         assert!(!transport_checksum_ok(&p, &decoded(&p)));
@@ -127,7 +129,12 @@ mod tests {
                 let lo = pair.get(1).copied().map_or(0, u64::from);
                 simple += hi | lo;
             }
-            assert_eq!(fold(add(0, slice)), fold(simple), "length {len}");
+            // Same sum, byte-swapped (network order versus little-endian words).
+            assert_eq!(
+                fold(add(0, slice)).swap_bytes(),
+                fold(simple),
+                "length {len}"
+            );
         }
     }
 

@@ -779,7 +779,7 @@ impl ConnTable {
             self.removed_tunnels
                 .push((conn.uid, tunnels, conn.carries_tunnel));
         }
-        out.push(Record::Conn(self.conn_record(&conn)));
+        out.push(Record::Conn(Box::new(self.conn_record(&conn))));
     }
 
     /// Out-of-order TCP payload bytes held for the dissectors, over all connections

@@ -300,7 +300,7 @@ impl Iterator for ArgusReader {
                 Err(_) => return Some(Err(err("line is not UTF-8 text".into()))),
             };
             match parse_flow(text, cols) {
-                Ok(Parsed::Flow(r)) => return Some(Ok(Record::Conn(*r))),
+                Ok(Parsed::Flow(r)) => return Some(Ok(Record::Conn(r))),
                 Ok(Parsed::NonIp) => self.non_ip_skipped += 1,
                 Err(m) => return Some(Err(err(m))),
             }

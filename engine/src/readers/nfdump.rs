@@ -226,7 +226,7 @@ impl NfdumpReader {
                 V3_RECORD => parse_v3_record(rec),
                 _ => continue,
             };
-            return Some(parsed.map(Record::Conn).map_err(|m| {
+            return Some(parsed.map(Record::from).map_err(|m| {
                 self.error(self.block_offset, format!("record at block byte {at}: {m}"))
             }));
         }
@@ -412,7 +412,11 @@ fn tcp_state(flags: u8, answered: bool) -> ConnState {
 }
 
 fn flow_record(f: Flow) -> Result<ConnRecord, String> {
-    let ts = Timestamp(i64::try_from(f.first_ms).map_err(|_| "time out of range")? * 1000);
+    let ts = i64::try_from(f.first_ms)
+        .ok()
+        .and_then(|ms| ms.checked_mul(1000))
+        .map(Timestamp)
+        .ok_or("time out of range")?;
     let (transport, mut orig_p, mut resp_p) = match f.proto {
         6 => (Transport::Tcp, f.src_port, f.dst_port),
         17 => (Transport::Udp, f.src_port, f.dst_port),
@@ -590,7 +594,7 @@ impl NfdumpCsvReader {
         let (dst_port, src_port) = (port("dp")?, port("sp")?);
         flow_record(Flow {
             first_ms,
-            last_ms: first_ms + (duration.0 / 1000) as u64,
+            last_ms: first_ms.saturating_add((duration.0 / 1000) as u64),
             proto,
             tcp_flags,
             src_port,
@@ -645,7 +649,7 @@ impl Iterator for NfdumpCsvReader {
             }
             return Some(
                 self.parse(&line)
-                    .map(Record::Conn)
+                    .map(Record::from)
                     .map_err(|message| ReadError {
                         source: self.source.clone(),
                         place: Place::Line(self.lines.line_no()),
@@ -667,7 +671,7 @@ impl RecordSource for NfdumpCsvReader {
 }
 
 #[cfg(test)]
-mod lzo_tests {
+mod hostile_input_tests {
     use super::*;
 
     /// Found by the `nfdump` fuzz target: one literal, then a match from 2 041 bytes
@@ -681,5 +685,27 @@ mod lzo_tests {
             let e = decompress(Compression::Lzo, payload).expect_err("not a valid stream");
             assert!(e.starts_with("LZO block does not decompress"), "{e}");
         }
+    }
+
+    /// Found by the `nfdump` fuzz target: a first-seen time in milliseconds that does not
+    /// fit in microseconds.
+    #[test]
+    fn flow_time_beyond_the_clock_is_an_error() {
+        let any = IpAddr::from([10, 0, 0, 1]);
+        let flow = Flow {
+            first_ms: i64::MAX as u64 / 10,
+            last_ms: i64::MAX as u64 / 10,
+            proto: 6,
+            tcp_flags: TCP_SYN,
+            src_port: 1,
+            dst_port: 2,
+            src: any,
+            dst: any,
+            in_pkts: 1,
+            in_bytes: 40,
+            out: None,
+        };
+        let e = flow_record(flow).expect_err("not representable");
+        assert_eq!(e, "time out of range");
     }
 }
