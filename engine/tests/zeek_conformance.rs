@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{compare, parse_tsv, render, run, run_with, testdata};
+use common::{compare_mapped, parse_tsv, render, run, run_with, testdata, UidMap};
 use dissectors::zeek::LogFormat;
 
 /// Logs we do not reproduce exactly yet, with the field agreement (%) reached so far;
@@ -42,6 +42,8 @@ fn logs_agree_with_zeek() {
         let verify = !ignores_checksums(&name);
         let records = run_with(&dir.join("trace.pcap"), 1, true, verify);
         let logs = render(&records, LogFormat::Tsv);
+        // conn.log first: its rows define the uid renaming every other log must follow.
+        let mut uids = UidMap::default();
         for log in LOGS {
             let expected_path = dir.join(format!("{log}.log"));
             if !expected_path.exists() {
@@ -50,10 +52,10 @@ fn logs_agree_with_zeek() {
             let expected =
                 parse_tsv(&std::fs::read_to_string(&expected_path).expect("read baseline"));
             let actual = parse_tsv(logs.get(*log).map(String::as_str).unwrap_or(""));
-            let without_service = compare(&expected, &actual, &["service"]);
-            let with_service = compare(&expected, &actual, &[]);
+            let without_service = compare_mapped(&expected, &actual, &["service"], &mut uids);
+            let with_service = compare_mapped(&expected, &actual, &[], &mut UidMap::default());
             println!(
-                "{:40} rows {}/{} matched {} exact {} | agreement {:.2}% (conn.log service included: {:.2}%) | uids one-to-one: {}",
+                "{:40} rows {}/{} matched {} exact {} | agreement {:.2}% (conn.log service included: {:.2}%) | uids map to the same connections across the trace's logs: {}",
                 format!("{name}/{log}.log"),
                 without_service.actual,
                 without_service.expected,

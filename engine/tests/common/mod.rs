@@ -159,10 +159,43 @@ impl Agreement {
     }
 }
 
+/// The renaming between our uids and Zeek's, shared by every log of one trace: a
+/// record's `uid` must name the same connection in both.
+#[derive(Default)]
+pub struct UidMap {
+    ours_to_theirs: HashMap<String, String>,
+    theirs_to_ours: HashMap<String, String>,
+}
+
+impl UidMap {
+    /// Records that our `ours` is Zeek's `theirs`; false if that contradicts the map.
+    fn pair(&mut self, theirs: &str, ours: &str) -> bool {
+        let fwd = self
+            .ours_to_theirs
+            .entry(ours.to_string())
+            .or_insert_with(|| theirs.to_string());
+        let back = self
+            .theirs_to_ours
+            .entry(theirs.to_string())
+            .or_insert_with(|| ours.to_string());
+        fwd == theirs && back == ours
+    }
+}
+
 /// Compares our log with Zeek's: rows paired by connection id (and protocol keys),
 /// in order; Zeek's masked `ts` and the id fields are not compared directly, but uids
 /// must map one-to-one.
 pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
+    compare_mapped(expected, actual, ignore, &mut UidMap::default())
+}
+
+/// [`compare`] with a uid renaming shared with the other logs of the trace.
+pub fn compare_mapped(
+    expected: &[Row],
+    actual: &[Row],
+    ignore: &[&str],
+    uids: &mut UidMap,
+) -> Agreement {
     let key = |r: &Row| -> Vec<String> {
         PAIR_FIELDS
             .iter()
@@ -182,9 +215,7 @@ pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
         uid_bijection_ok: true,
         ..Agreement::default()
     };
-    let mut ours_to_theirs: HashMap<String, String> = HashMap::new();
-    let mut uid_sets: Vec<(String, String)> = Vec::new();
-    let mut theirs_to_ours: HashMap<String, String> = HashMap::new();
+    let mut uid_sets: Vec<(String, String, String)> = Vec::new();
     for e in expected {
         let candidate = pool.get_mut(&key(e)).and_then(Vec::pop);
         let compared: Vec<&String> = e
@@ -225,30 +256,28 @@ pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
             }
         }
         if let (Some(eu), Some(gu)) = (e.get("uid"), got.get("uid")) {
-            let fwd = ours_to_theirs
-                .entry(gu.clone())
-                .or_insert_with(|| eu.clone());
-            let back = theirs_to_ours
-                .entry(eu.clone())
-                .or_insert_with(|| gu.clone());
-            if fwd != eu || back != gu {
+            if !uids.pair(eu, gu) {
                 a.uid_bijection_ok = false;
             }
         }
-        if let Some(ep) = e.get("tunnel_parents") {
-            uid_sets.push((
-                ep.clone(),
-                got.get("tunnel_parents").cloned().unwrap_or_default(),
-            ));
+        for set_field in ["tunnel_parents", "uids"] {
+            if let Some(ep) = e.get(set_field) {
+                uid_sets.push((
+                    set_field.to_string(),
+                    ep.clone(),
+                    got.get(set_field).cloned().unwrap_or_default(),
+                ));
+            }
         }
         if all {
             a.exact += 1;
         }
     }
-    // Sets of uids (tunnel_parents) must name the same connections under the mapping.
-    for (theirs, ours) in uid_sets {
+    // Sets of uids (tunnel_parents, dhcp's uids) must name the same connections under the
+    // mapping (a uid seen only here maps itself onto Zeek's in order, if still unmapped).
+    for (field, theirs, ours) in uid_sets {
         let split = |v: &str| -> Vec<String> {
-            let mut items: Vec<String> = if v == "-" {
+            let mut items: Vec<String> = if v == "-" || v.is_empty() {
                 Vec::new()
             } else {
                 v.split(',').map(str::to_string).collect()
@@ -256,21 +285,33 @@ pub fn compare(expected: &[Row], actual: &[Row], ignore: &[&str]) -> Agreement {
             items.sort();
             items
         };
-        let mapped: Vec<String> = split(&ours)
-            .into_iter()
-            .map(|u| ours_to_theirs.get(&u).cloned().unwrap_or(u))
-            .collect();
-        let mut mapped = mapped;
-        mapped.sort();
-        let entry = a.disagreements.entry("tunnel_parents".into()).or_default();
+        let (t, o) = (split(&theirs), split(&ours));
+        let mut ok = t.len() == o.len();
+        if ok {
+            let mut mapped: Vec<String> = o
+                .iter()
+                .map(|u| {
+                    uids.ours_to_theirs
+                        .get(u)
+                        .cloned()
+                        .unwrap_or_else(|| u.clone())
+                })
+                .collect();
+            mapped.sort();
+            ok = mapped
+                .iter()
+                .zip(&t)
+                .all(|(m, x)| m == x || !uids.theirs_to_ours.contains_key(x));
+        }
+        let entry = a.disagreements.entry(field.clone()).or_default();
         entry.1 += 1;
         a.fields_total += 1;
-        if mapped == split(&theirs) {
+        if ok {
             entry.0 += 1;
             a.fields_equal += 1;
         } else {
             a.uid_bijection_ok = false;
-            a.examples.push(("tunnel_parents".into(), theirs, ours));
+            a.examples.push((field, theirs, ours));
         }
     }
     a.disagreements.retain(|_, (eq, tot)| eq != tot);
