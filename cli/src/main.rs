@@ -63,6 +63,10 @@ struct Args {
     #[arg(long)]
     workers: Option<usize>,
 
+    /// Pin the reader and each worker thread to its own core.
+    #[arg(long)]
+    pin: bool,
+
     /// Only rebuild conn.log (no protocol dissectors, no detections).
     #[arg(long)]
     conn_only: bool,
@@ -102,6 +106,7 @@ fn run(args: &Args) -> Result<()> {
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+        pin: args.pin,
         ..PipelineConfig::default()
     };
     config.tracker.dissect = !args.conn_only;

@@ -250,10 +250,20 @@ pub(super) fn with_dispatcher<'a, 's, R>(
             let tracker = config.tracker.clone();
             let recycle = recycle_tx.clone();
             let out = out_tx.clone();
-            handles.push(scope.spawn(move || worker(index, rx, recycle, out, tracker)));
+            let pin = config.pin;
+            handles.push(scope.spawn(move || {
+                if pin {
+                    pin_current_thread(index + 1);
+                }
+                worker(index, rx, recycle, out, tracker)
+            }));
         }
         drop(recycle_tx);
         drop(out_tx);
+        // After the other threads exist, so that they do not inherit the reader's core.
+        if config.pin {
+            pin_current_thread(0);
+        }
         let mut dispatcher = Dispatcher {
             mode: Mode::Threads(Threads {
                 senders,
@@ -290,6 +300,26 @@ pub(super) fn with_dispatcher<'a, 's, R>(
     })
 }
 
+/// Binds the calling thread to core `n` (modulo the number of cores); a failure only
+/// leaves the thread unpinned.
+pub(super) fn pin_current_thread(n: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let core = n % cores;
+        // SAFETY: cpu_set_t is plain data that CPU_ZERO/CPU_SET initialise; the set lives on
+        // this stack frame for the duration of the call, and pid 0 means this thread.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_ZERO(&mut set);
+            libc::CPU_SET(core, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = n;
+}
+
 fn worker<'a>(
     index: usize,
     rx: Receiver<Message<'a>>,
@@ -323,4 +353,32 @@ fn worker<'a>(
     table.take_emitted(&mut emitted);
     let _ = out.send((index, emitted, Timestamp(i64::MAX)));
     table.stats()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn pinning_binds_the_thread_to_one_core() {
+        std::thread::spawn(|| {
+            pin_current_thread(0);
+            // SAFETY: as in pin_current_thread: a zeroed set filled by the kernel.
+            let set = unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set);
+                set
+            };
+            // SAFETY: reading bits of an initialised set.
+            let count = (0..libc::CPU_SETSIZE as usize)
+                .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+                .count();
+            assert_eq!(count, 1);
+            // SAFETY: as above.
+            assert!(unsafe { libc::CPU_ISSET(0, &set) });
+        })
+        .join()
+        .expect("thread");
+    }
 }

@@ -36,6 +36,9 @@ pub struct PipelineConfig {
     /// Network time between watermark ticks sent to every worker, so that records of
     /// quiet workers are released too (bounds the memory of the merge).
     pub tick_micros: i64,
+    /// Pin the reader to the first core and worker `i` to core `i + 1` (wrapping), so that
+    /// a flow's state stays in one core's caches.
+    pub pin: bool,
 }
 
 impl Default for PipelineConfig {
@@ -48,6 +51,7 @@ impl Default for PipelineConfig {
             queue_depth: 64,
             max_reported_errors: 100,
             tick_micros: 1_000_000,
+            pin: false,
         }
     }
 }
