@@ -1,6 +1,7 @@
 //! `slipstream`: the command-line front end. Flags follow Slips where they mean the same
 //! thing (`-f`, `-i`, `-o`, `-c`, `-F`, `-v`).
 
+mod daemon;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -80,6 +81,14 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     status_every: u64,
 
+    /// Run in the background (daemon), writing its pid and messages into the output folder.
+    #[arg(short = 'D', long = "daemon")]
+    daemon: bool,
+
+    /// Stop the daemon that writes into the output folder.
+    #[arg(short = 'S', long = "stopdaemon")]
+    stop_daemon: bool,
+
     /// Verbosity: how much to print about the run (0 = only errors).
     #[arg(short = 'v', long = "verbose", default_value_t = 1)]
     verbose: u8,
@@ -97,6 +106,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<()> {
+    if args.stop_daemon {
+        return daemon::stop(&args.output);
+    }
+    if args.daemon {
+        daemon::detach(&args.output)?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, stop.clone())
@@ -171,6 +186,9 @@ fn run(args: &Args) -> Result<()> {
     }
     if let Some(e) = &stats.capture_error {
         eprintln!("slipstream: warning: {e}; the packets before it were processed");
+    }
+    if args.daemon {
+        let _ = std::fs::remove_file(daemon::pid_file(&args.output));
     }
     Ok(())
 }
