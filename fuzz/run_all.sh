@@ -4,6 +4,7 @@
 #
 #   fuzz/run_all.sh 600            # ten minutes per target
 #   TARGETS="dns_udp http" fuzz/run_all.sh 60
+#   SKIP_BUILD=1 REPORT=/tmp/r.md fuzz/run_all.sh 60   # targets already built
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz`); the stable toolchain takes libFuzzer's
 # nightly flags with RUSTC_BOOTSTRAP=1. Builds are optimized with debug assertions and

@@ -24,9 +24,13 @@ pub struct Config {
     pub disabled_alerts: DisabledAlerts,
     pub whitelists: Whitelists,
     pub flow_alerts: FlowAlerts,
+    pub network_discovery: NetworkDiscovery,
+    pub brute_force_detector: BruteForceDetector,
     pub output: Output,
     pub enrichment: Enrichment,
     pub profiles: ProfileLimits,
+    #[serde(rename = "threatintelligence")]
+    pub threat_intelligence: ThreatIntelligence,
     /// Folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -118,6 +122,56 @@ pub struct FlowAlerts {
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct BruteForceDetector {
+    /// Failed SSH attempts from one source to one destination port that make a
+    /// password-guessing campaign.
+    pub ssh_attempt_threshold: u64,
+}
+
+impl Default for BruteForceDetector {
+    fn default() -> Self {
+        BruteForceDetector {
+            ssh_attempt_threshold: 9,
+        }
+    }
+}
+
+/// Thresholds of the scan detections; Slips hard-codes them under these names
+/// (`modules/network_discovery/`, `arpa_scan_threshold` in `modules/flow_alerts/dns.py`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkDiscovery {
+    /// Distinct hosts one source reaches on one port without an established connection
+    /// for a horizontal port scan.
+    pub port_scan_minimum_dips: usize,
+    /// Distinct ports one source reaches on one host without an established connection
+    /// for a vertical port scan.
+    pub port_scan_minimum_dports: usize,
+    /// ICMP scan flows of one type to a single host between two evidence.
+    pub pingscan_minimum_flows: u64,
+    /// Distinct hosts reached with one ICMP scan type between two evidence (ping sweep).
+    pub pingscan_minimum_scanned_ips: usize,
+    /// Different addresses one client requests over DHCP between two evidence.
+    pub minimum_requested_addrs: usize,
+    /// Distinct reverse DNS (in-addr.arpa) queries within 2 seconds that make an ARPA scan.
+    pub arpa_scan_threshold: usize,
+}
+
+impl Default for NetworkDiscovery {
+    fn default() -> Self {
+        NetworkDiscovery {
+            port_scan_minimum_dips: 5,
+            port_scan_minimum_dports: 5,
+            pingscan_minimum_flows: 5,
+            pingscan_minimum_scanned_ips: 5,
+            minimum_requested_addrs: 4,
+            arpa_scan_threshold: 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Output {
     /// File names in the output folder; an empty name turns that output off.
     pub alerts_log: String,
@@ -156,9 +210,12 @@ impl Default for Config {
             disabled_alerts: DisabledAlerts::default(),
             whitelists: Whitelists::default(),
             flow_alerts: FlowAlerts::default(),
+            network_discovery: NetworkDiscovery::default(),
+            brute_force_detector: BruteForceDetector::default(),
             output: Output::default(),
             enrichment: Enrichment::default(),
             profiles: ProfileLimits::default(),
+            threat_intelligence: ThreatIntelligence::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -213,6 +270,35 @@ impl Default for Output {
             alerts_json: "alerts.json".into(),
             sqlite: "flows.sqlite".into(),
             sqlite_batch_size: 8192,
+        }
+    }
+}
+
+/// Threat-intelligence feeds, read from local files only (Slips' `threatintelligence`
+/// section and file formats; see `crate::threat_intel`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThreatIntelligence {
+    /// Folder of the user's own feeds (`own_malicious_iocs.csv`, `own_malicious_JA3.csv`,
+    /// `own_malicious_file_hashes.csv`, `known_fp_md5_hashes.csv` ...); empty: none.
+    pub local_threat_intelligence_files: PathBuf,
+    /// Folder holding copies of the remote feeds listed in `ti_files`, `ja3_feeds` and
+    /// `ssl_feeds`, each named as the last part of its URL; slipstream never downloads.
+    pub download_path_for_remote_threat_intelligence: PathBuf,
+    /// Lists of remote feeds (`URL,threat level,['tags']`).
+    pub ti_files: PathBuf,
+    pub ja3_feeds: PathBuf,
+    pub ssl_feeds: PathBuf,
+}
+
+impl Default for ThreatIntelligence {
+    fn default() -> Self {
+        ThreatIntelligence {
+            local_threat_intelligence_files: PathBuf::from("local_ti_files"),
+            download_path_for_remote_threat_intelligence: PathBuf::from("remote_ti_files"),
+            ti_files: PathBuf::from("TI_feeds.csv"),
+            ja3_feeds: PathBuf::from("JA3_feeds.csv"),
+            ssl_feeds: PathBuf::from("SSL_feeds.csv"),
         }
     }
 }
@@ -318,6 +404,28 @@ impl Config {
                 "flow_alerts.long_connection_threshold",
                 "must be a number".into(),
             ));
+        }
+        let nd = &self.network_discovery;
+        for (key, v) in [
+            ("port_scan_minimum_dips", nd.port_scan_minimum_dips as u64),
+            (
+                "port_scan_minimum_dports",
+                nd.port_scan_minimum_dports as u64,
+            ),
+            ("pingscan_minimum_flows", nd.pingscan_minimum_flows),
+            (
+                "pingscan_minimum_scanned_ips",
+                nd.pingscan_minimum_scanned_ips as u64,
+            ),
+            ("minimum_requested_addrs", nd.minimum_requested_addrs as u64),
+            ("arpa_scan_threshold", nd.arpa_scan_threshold as u64),
+        ] {
+            if v == 0 {
+                return Err(err(
+                    &format!("network_discovery.{key}"),
+                    "must be at least 1".into(),
+                ));
+            }
         }
         if self.output.sqlite_batch_size == 0 {
             return Err(err("output.sqlite_batch_size", "must be at least 1".into()));

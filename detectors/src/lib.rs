@@ -25,8 +25,11 @@ pub mod evidence;
 pub mod geo;
 pub mod mac;
 pub mod output;
+pub mod ports;
 pub mod profile;
+pub mod slips;
 pub mod storage;
+pub mod threat_intel;
 pub mod timefmt;
 pub mod timewindow;
 pub mod useragent;
@@ -172,6 +175,11 @@ impl Analysis {
             }
             None => OuiTable::empty(),
         };
+
+        // Loaded once here and shared by the detections built below (kept alive until
+        // they hold it); its load problems are the user's to know.
+        let feeds = threat_intel::shared(&config);
+        warnings.extend(feeds.warnings().iter().cloned());
 
         let outputs = AlertOutputs::create(
             output_dir,

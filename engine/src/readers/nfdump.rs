@@ -9,6 +9,8 @@
 //! `orig_ip_bytes`, as Slips reads them), the output counters of bidirectional
 //! records the responder side. NetFlow has no uid: one is derived from the flow.
 
+mod lzo;
+
 use std::io::{BufReader, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
@@ -246,14 +248,10 @@ fn decompress(method: Compression, payload: &[u8]) -> Result<Vec<u8>, String> {
     };
     let out = match method {
         Compression::None => payload.to_vec(),
-        // lzokay-native 0.1.0 trusts match distances: one reaching before the start of
-        // the output panics (an overflowing subtraction, or an index out of bounds in
-        // release builds). Contain that as a bad block.
-        Compression::Lzo => {
-            std::panic::catch_unwind(|| lzokay_native::decompress_all(payload, None))
-                .map_err(|_| "LZO block does not decompress: a match reaches before the start")?
-                .map_err(|e| format!("LZO block does not decompress: {e:?}"))?
-        }
+        // Our own decoder: lzokay-native 0.1.0 panics on a match reaching before the
+        // start of the output, and has no output limit.
+        Compression::Lzo => lzo::decompress(payload, MAX_BLOCK)
+            .map_err(|e| format!("LZO block does not decompress: {e}"))?,
         Compression::Lz4 => {
             let mut out = vec![0u8; MAX_BLOCK];
             let n = lz4_flex::block::decompress_into(payload, &mut out)
