@@ -152,3 +152,84 @@ fn truncated_capture_keeps_what_came_before() {
     let errors = std::fs::read_to_string(out.join("errors.log")).unwrap();
     assert!(errors.contains("packet"), "{errors}");
 }
+
+/// A capture long enough to be interrupted: the sample's packets repeated with their
+/// times shifted, written as a classic pcap.
+fn long_capture(path: &Path, repeats: u32) {
+    let sample = std::fs::read(repo().join("testdata/slips/test7-malicious.pcap")).unwrap();
+    let (header, body) = sample.split_at(24);
+    let span = 3600u32;
+    let mut out = Vec::with_capacity(body.len() * repeats as usize + 24);
+    out.extend_from_slice(header);
+    for r in 0..repeats {
+        let mut at = 0;
+        while at + 16 <= body.len() {
+            let secs = u32::from_le_bytes(body[at..at + 4].try_into().unwrap());
+            let incl = u32::from_le_bytes(body[at + 8..at + 12].try_into().unwrap()) as usize;
+            out.extend_from_slice(&(secs + r * span).to_le_bytes());
+            out.extend_from_slice(&body[at + 4..at + 16 + incl]);
+            at += 16 + incl;
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn sigterm_mid_capture_leaves_well_formed_output() {
+    let out = out_dir("sigterm");
+    let input = out_dir("sigterm-input").with_extension("pcap");
+    long_capture(&input, 400);
+    let child = Command::new(env!("CARGO_BIN_EXE_slipstream"))
+        .current_dir(repo())
+        .args([
+            "-f",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--workers",
+            "2",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Wait until the run has produced output, then stop it.
+    for _ in 0..200 {
+        if out.join("conn.log").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let conn = std::fs::read_to_string(out.join("conn.log")).unwrap();
+    assert!(
+        conn.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("#close\t"),
+        "footer written"
+    );
+    let written = rows(&out.join("conn.log")).len();
+    assert!(written > 0);
+    // Every line is a whole record, and flows.sqlite is committed and readable.
+    assert!(rows(&out.join("conn.log"))
+        .iter()
+        .all(|l| l.split('\t').count() == 22));
+    let db = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from flows').fetchone()[0])",
+            out.join("flows.sqlite").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stored: usize = String::from_utf8_lossy(&db.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(stored, written, "every logged flow is in flows.sqlite");
+    let _ = std::fs::remove_file(&input);
+}
