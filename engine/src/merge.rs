@@ -10,6 +10,9 @@
 
 use std::net::IpAddr;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use dissectors::output::OutputStage;
 use dissectors::{Record, Timestamp, Uid};
 use hashbrown::HashMap;
@@ -21,10 +24,32 @@ struct Pending {
     item: Emitted,
 }
 
+// Ordered by key alone (the sequence number makes keys unique), so that the pending
+// records form a heap: releasing takes the smallest first, without sorting them all.
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Pending {}
+
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
 /// Where released records go, after the cross-connection aggregation of the logs.
 pub struct Merger<'s> {
     watermarks: Vec<Timestamp>,
-    pending: Vec<Pending>,
+    pending: BinaryHeap<Reverse<Pending>>,
     sequence: u64,
     stage: OutputStage,
     sink: &'s mut (dyn FnMut(Record) + Send),
@@ -43,7 +68,7 @@ impl<'s> Merger<'s> {
     pub fn new(sources: usize, sink: &'s mut (dyn FnMut(Record) + Send)) -> Self {
         Merger {
             watermarks: vec![Timestamp(i64::MIN); sources],
-            pending: Vec::new(),
+            pending: BinaryHeap::new(),
             sequence: 0,
             stage: OutputStage::new(),
             sink,
@@ -58,10 +83,10 @@ impl<'s> Merger<'s> {
         for item in records.drain(..) {
             let (kind, uid) = tiebreak(&item.record);
             self.sequence += 1;
-            self.pending.push(Pending {
+            self.pending.push(Reverse(Pending {
                 key: (item.at, item.record.ts(), kind, uid, self.sequence),
                 item,
-            });
+            }));
         }
         if let Some(w) = self.watermarks.get_mut(source) {
             *w = (*w).max(watermark);
@@ -92,24 +117,13 @@ impl<'s> Merger<'s> {
             .copied()
             .min()
             .unwrap_or(Timestamp(i64::MAX));
-        let ready = if all {
-            self.pending.len()
-        } else {
-            let mut n = 0;
-            for p in &self.pending {
-                if p.key.0 < horizon {
-                    n += 1;
-                }
+        while let Some(Reverse(first)) = self.pending.peek() {
+            if !all && first.key.0 >= horizon {
+                break;
             }
-            n
-        };
-        if ready == 0 {
-            return;
-        }
-        self.pending.sort_unstable_by_key(|p| p.key);
-        let released: Vec<Pending> = self.pending.drain(..ready).collect();
-        for p in released {
-            self.route(p.item);
+            if let Some(Reverse(p)) = self.pending.pop() {
+                self.route(p.item);
+            }
         }
     }
 
