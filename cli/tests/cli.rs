@@ -46,6 +46,7 @@ fn pcap_gives_logs_alerts_and_database() {
         "conn.log",
         "dns.log",
         "dhcp.log",
+        "arp.log",
         "alerts.log",
         "alerts.json",
         "errors.log",
@@ -54,6 +55,8 @@ fn pcap_gives_logs_alerts_and_database() {
         assert!(out.join(f).exists(), "{f} missing");
     }
     assert_eq!(rows(&out.join("conn.log")).len(), 622);
+    // The sample's 31 non-IP frames are all ARP.
+    assert_eq!(rows(&out.join("arp.log")).len(), 31);
     let header = std::fs::read_to_string(out.join("conn.log")).unwrap();
     assert!(header.starts_with("#separator \\x09\n#set_separator\t,\n"));
     assert!(header

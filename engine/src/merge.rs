@@ -224,6 +224,7 @@ fn tiebreak(r: &Record) -> (u8, u128) {
         Record::Dhcp(d) => (10, d.uids.first().map_or(0, |u| u.bits)),
         Record::Smtp(s) => (11, s.uid.bits),
         Record::Tunnel(t) => (12, t.uid.bits),
-        Record::Notice(_) | Record::Weird(_) | Record::Arp(_) => (13, 0),
+        Record::Arp(a) => (13, host(a.orig_h, 0) ^ host(a.resp_h, 0).rotate_left(64)),
+        Record::Notice(_) | Record::Weird(_) => (14, 0),
     }
 }

@@ -72,7 +72,7 @@ pub fn transport_checksum_ok(bytes: &[u8], d: &Decoded) -> bool {
         }
         L4::Icmp { v6: true, .. } => pseudo_header(d.src, d.dst, 58, len),
         L4::Icmp { v6: false, .. } => 0,
-        L4::Other => return true,
+        L4::Other | L4::Arp(_) => return true,
     };
     fold(add(sum, segment)) == 0xffff
 }

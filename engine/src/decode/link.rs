@@ -11,6 +11,7 @@ const ETH_QINQ_OLD: u16 = 0x9100;
 const ETH_MPLS: u16 = 0x8847;
 const ETH_MPLS_MULTI: u16 = 0x8848;
 const ETH_PPPOE_SESSION: u16 = 0x8864;
+const ETH_ARP: u16 = 0x0806;
 
 /// Offset of the IP header in a packet of the given link type.
 pub(super) fn ip_offset(link: LinkType, b: &[u8]) -> Result<usize, DecodeError> {
@@ -48,6 +49,22 @@ pub(super) fn ip_offset(link: LinkType, b: &[u8]) -> Result<usize, DecodeError> 
         }
         other => Err(DecodeError::UnsupportedLink(other.0)),
     }
+}
+
+/// Where an ARP message starts, with the frame's source and destination MACs (zero when
+/// the link layer does not carry them), for a packet that carries no IP.
+pub(super) fn arp_offset(link: LinkType, b: &[u8]) -> Option<(usize, [u8; 6], [u8; 6])> {
+    let mac = |at: usize| -> [u8; 6] { b.get(at..at + 6).and_then(|m| m.try_into().ok()).unwrap_or([0; 6]) };
+    let (mut ethertype, mut off, src, dst) = match link {
+        LinkType::ETHERNET => (be16(b, 12)?, 14, mac(6), mac(0)),
+        LinkType::LINUX_SLL => (be16(b, 14)?, 16, mac(6), [0; 6]),
+        _ => return None,
+    };
+    while matches!(ethertype, ETH_VLAN | ETH_QINQ | ETH_QINQ_OLD) {
+        ethertype = be16(b, off + 2)?;
+        off += 4;
+    }
+    (ethertype == ETH_ARP).then_some((off, src, dst))
 }
 
 fn after_ethertype(b: &[u8], mut ethertype: u16, mut off: usize) -> Result<usize, DecodeError> {

@@ -30,6 +30,19 @@ pub enum L4 {
     },
     /// Another IP protocol: tracked as a connection without ports.
     Other,
+    /// An ARP message (not IP): `src`/`dst` of the packet are the sender and target
+    /// protocol addresses. Logged in arp.log, never tracked as a connection.
+    Arp(ArpFields),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ArpFields {
+    /// 1 request, 2 reply.
+    pub operation: u16,
+    pub sender_hw: [u8; 6],
+    pub target_hw: [u8; 6],
+    pub frame_src: [u8; 6],
+    pub frame_dst: [u8; 6],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -148,8 +161,44 @@ pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
 
 /// Decodes a packet captured on `link`.
 pub fn decode(link: LinkType, bytes: &[u8]) -> Result<Outcome, DecodeError> {
-    let ip_offset = link::ip_offset(link, bytes)?;
-    decode_ip(bytes, ip_offset)
+    match link::ip_offset(link, bytes) {
+        Ok(at) => decode_ip(bytes, at),
+        Err(DecodeError::NotIp) => match link::arp_offset(link, bytes) {
+            Some((at, frame_src, frame_dst)) => decode_arp(bytes, at, frame_src, frame_dst),
+            None => Err(DecodeError::NotIp),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// An Ethernet/IPv4 ARP message at `at`; other hardware or protocol types are not IP
+/// traffic we track.
+fn decode_arp(bytes: &[u8], at: usize, frame_src: [u8; 6], frame_dst: [u8; 6]) -> Result<Outcome, DecodeError> {
+    let m = bytes.get(at..at + 28).ok_or(DecodeError::Truncated("ARP"))?;
+    if be16(m, 0) != Some(1) || be16(m, 2) != Some(0x0800) || m[4] != 6 || m[5] != 4 {
+        return Err(DecodeError::NotIp);
+    }
+    let hw = |i: usize| -> [u8; 6] { m[i..i + 6].try_into().unwrap_or([0; 6]) };
+    let ip = |i: usize| IpAddr::V4(Ipv4Addr::new(m[i], m[i + 1], m[i + 2], m[i + 3]));
+    Ok(Outcome::Packet(Decoded {
+        src: ip(14),
+        dst: ip(24),
+        src_port: 0,
+        dst_port: 0,
+        ip_proto: 0,
+        ip_len: 28,
+        l4: L4::Arp(ArpFields {
+            operation: be16(m, 6).unwrap_or(0),
+            sender_hw: hw(8),
+            target_hw: hw(18),
+            frame_src,
+            frame_dst,
+        }),
+        l4_offset: at as u32,
+        payload_offset: (at + 28) as u32,
+        payload_len: 0,
+        payload_captured: 0,
+    }))
 }
 
 /// Decodes an IP datagram starting at `at`.
@@ -399,4 +448,41 @@ pub fn icmp_counterpart(v6: bool, icmp_type: u8) -> Option<u8> {
             None
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arp_frame(operation: u8) -> Vec<u8> {
+        let mut f = vec![0xff; 6];
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+        f.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0x00, 6, 4, 0, operation]);
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01, 192, 168, 1, 10]);
+        f.extend_from_slice(&[0; 6]);
+        f.extend_from_slice(&[192, 168, 1, 1]);
+        f
+    }
+
+    #[test]
+    fn arp_is_decoded_with_its_addresses() {
+        let Ok(Outcome::Packet(d)) = decode(LinkType::ETHERNET, &arp_frame(1)) else {
+            panic!("not decoded")
+        };
+        assert_eq!(d.src, IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)));
+        assert_eq!(d.dst, IpAddr::V4(Ipv4Addr::new(192, 168, 1, 1)));
+        let L4::Arp(a) = d.l4 else { panic!("not ARP") };
+        assert_eq!(a.operation, 1);
+        assert_eq!(a.frame_dst, [0xff; 6]);
+        assert_eq!(a.sender_hw, [0x02, 0, 0, 0, 0, 0x01]);
+    }
+
+    #[test]
+    fn truncated_or_foreign_arp_is_not_decoded() {
+        let f = arp_frame(2);
+        assert_eq!(decode(LinkType::ETHERNET, &f[..30]), Err(DecodeError::Truncated("ARP")));
+        let mut other_hw = f.clone();
+        other_hw[15] = 6;
+        assert_eq!(decode(LinkType::ETHERNET, &other_hw), Err(DecodeError::NotIp));
+    }
 }

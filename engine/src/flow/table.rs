@@ -14,7 +14,8 @@ use hashbrown::HashMap;
 use super::history::{mask, History};
 use super::key::FlowKey;
 use super::tcp::{Close, EndpointState, Segment, StreamSink, TcpState};
-use crate::decode::{transport_checksum_ok, Decoded, L4};
+use crate::decode::{transport_checksum_ok, ArpFields, Decoded, L4};
+use dissectors::arp::{ArpOperation, ArpRecord};
 use dissectors::net::LocalNets;
 
 /// Zeek's timing constants, configurable.
@@ -445,6 +446,10 @@ impl ConnTable {
         out: &mut Vec<Record>,
     ) {
         self.stats.packets += 1;
+        if let L4::Arp(arp) = d.l4 {
+            out.push(Record::Arp(arp_record(ts, d, &arp)));
+            return;
+        }
         let key = FlowKey::of(d);
         let slot = match self.index.get(&key).copied() {
             Some(slot) if self.is_tcp_reuse(slot, d) => {
@@ -512,7 +517,7 @@ impl ConnTable {
             L4::Tcp { .. } => Transport::Tcp,
             L4::Udp => Transport::Udp,
             L4::Icmp { .. } => Transport::Icmp,
-            L4::Other => Transport::Unknown,
+            L4::Other | L4::Arp(_) => Transport::Unknown,
         };
         let id = ConnId {
             orig_h,
@@ -736,7 +741,7 @@ impl ConnTable {
                         Some((conn.last.saturating_add(config_close), TimerKind::Delete));
                 }
             }
-            L4::Udp | L4::Icmp { .. } | L4::Other => {
+            L4::Udp | L4::Icmp { .. } | L4::Other | L4::Arp(_) => {
                 conn.last = ts;
                 conn.payload[dir] += u64::from(d.payload_len);
                 if d.l4 == L4::Udp {
@@ -854,6 +859,23 @@ impl ConnTable {
             tunnel_parents: None,
             ip_proto: Some(c.ip_proto),
         }
+    }
+}
+
+/// The arp.log row of one ARP message.
+fn arp_record(ts: Timestamp, d: &Decoded, arp: &ArpFields) -> ArpRecord {
+    let mac = |m: &[u8; 6]| {
+        format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+    };
+    ArpRecord {
+        ts,
+        operation: if arp.operation == 2 { ArpOperation::Reply } else { ArpOperation::Request },
+        src_mac: mac(&arp.frame_src),
+        dst_mac: mac(&arp.frame_dst),
+        orig_h: d.src,
+        resp_h: d.dst,
+        orig_hw: mac(&arp.sender_hw),
+        resp_hw: mac(&arp.target_hw),
     }
 }
 
