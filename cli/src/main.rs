@@ -33,6 +33,9 @@ enum Format {
 #[derive(Parser, Debug)]
 #[command(name = "slipstream", version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// What to read: a capture file (pcap, pcapng), a Zeek log folder or log (TSV or JSON,
     /// gzip too), a Suricata eve.json, an Argus binetflow or an nfdump file, found out by
     /// content; `zeek`, `suricata` or `argus` read that format from standard input.
@@ -94,10 +97,33 @@ struct Args {
     verbose: u8,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Dump a table of a run's flows.sqlite (flows with their labels, evidence, alerts,
+    /// profiles, time windows, other records) to standard output.
+    Export {
+        /// The output folder of a run (or the flows.sqlite file itself).
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Tsv)]
+        format: Format,
+        #[arg(long, default_value = "flows")]
+        table: String,
+    },
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`slipstream export ... | head`) is the reader's choice, not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("slipstream: error: {e:#}");
             ExitCode::FAILURE
@@ -106,6 +132,27 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<()> {
+    if let Some(Command::Export {
+        path,
+        format,
+        table,
+    }) = &args.command
+    {
+        let db = if path.is_dir() {
+            path.join("flows.sqlite")
+        } else {
+            path.clone()
+        };
+        let format = match format {
+            Format::Tsv => detectors::export::ExportFormat::Tsv,
+            Format::Json => detectors::export::ExportFormat::Json,
+        };
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        detectors::export::export(&db, table, format, &mut out)?;
+        std::io::Write::flush(&mut out)?;
+        return Ok(());
+    }
     if args.stop_daemon {
         return daemon::stop(&args.output);
     }

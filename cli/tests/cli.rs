@@ -236,3 +236,27 @@ fn sigterm_mid_capture_leaves_well_formed_output() {
     assert_eq!(stored, written, "every logged flow is in flows.sqlite");
     let _ = std::fs::remove_file(&input);
 }
+
+#[test]
+fn export_dumps_labelled_flows() {
+    let out = out_dir("export");
+    let o = slipstream(&[
+        "-f",
+        "testdata/slips/test7-malicious.pcap",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let e = slipstream(&["export", out.to_str().unwrap(), "--format", "json"]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let text = String::from_utf8_lossy(&e.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), rows(&out.join("conn.log")).len());
+    assert!(lines
+        .iter()
+        .all(|l| l.contains("\"label\":\"benign\"") || l.contains("\"label\":\"malicious\"")));
+    assert!(
+        lines.iter().any(|l| l.contains("\"label\":\"malicious\"")),
+        "test7 raises alerts"
+    );
+}

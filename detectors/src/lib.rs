@@ -22,6 +22,7 @@ pub mod detections;
 pub mod detector;
 pub mod error;
 pub mod evidence;
+pub mod export;
 pub mod geo;
 pub mod mac;
 pub mod output;
