@@ -121,6 +121,13 @@ fn write_errors_log(out: &Path, stats: &RunStats) -> Result<()> {
             stats.table.evicted
         )?;
     }
+    if stats.dissector_failures > 0 {
+        writeln!(
+            f,
+            "dissectors that failed on their input and were dropped from their connection: {}",
+            stats.dissector_failures
+        )?;
+    }
     if stats.queue_drops > 0 {
         writeln!(
             f,

@@ -54,7 +54,11 @@ pub(super) fn ip_offset(link: LinkType, b: &[u8]) -> Result<usize, DecodeError> 
 /// Where an ARP message starts, with the frame's source and destination MACs (zero when
 /// the link layer does not carry them), for a packet that carries no IP.
 pub(super) fn arp_offset(link: LinkType, b: &[u8]) -> Option<(usize, [u8; 6], [u8; 6])> {
-    let mac = |at: usize| -> [u8; 6] { b.get(at..at + 6).and_then(|m| m.try_into().ok()).unwrap_or([0; 6]) };
+    let mac = |at: usize| -> [u8; 6] {
+        b.get(at..at + 6)
+            .and_then(|m| m.try_into().ok())
+            .unwrap_or([0; 6])
+    };
     let (mut ethertype, mut off, src, dst) = match link {
         LinkType::ETHERNET => (be16(b, 12)?, 14, mac(6), mac(0)),
         LinkType::LINUX_SLL => (be16(b, 14)?, 16, mac(6), [0; 6]),

@@ -173,8 +173,15 @@ pub fn decode(link: LinkType, bytes: &[u8]) -> Result<Outcome, DecodeError> {
 
 /// An Ethernet/IPv4 ARP message at `at`; other hardware or protocol types are not IP
 /// traffic we track.
-fn decode_arp(bytes: &[u8], at: usize, frame_src: [u8; 6], frame_dst: [u8; 6]) -> Result<Outcome, DecodeError> {
-    let m = bytes.get(at..at + 28).ok_or(DecodeError::Truncated("ARP"))?;
+fn decode_arp(
+    bytes: &[u8],
+    at: usize,
+    frame_src: [u8; 6],
+    frame_dst: [u8; 6],
+) -> Result<Outcome, DecodeError> {
+    let m = bytes
+        .get(at..at + 28)
+        .ok_or(DecodeError::Truncated("ARP"))?;
     if be16(m, 0) != Some(1) || be16(m, 2) != Some(0x0800) || m[4] != 6 || m[5] != 4 {
         return Err(DecodeError::NotIp);
     }
@@ -480,9 +487,15 @@ mod tests {
     #[test]
     fn truncated_or_foreign_arp_is_not_decoded() {
         let f = arp_frame(2);
-        assert_eq!(decode(LinkType::ETHERNET, &f[..30]), Err(DecodeError::Truncated("ARP")));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f[..30]),
+            Err(DecodeError::Truncated("ARP"))
+        );
         let mut other_hw = f.clone();
         other_hw[15] = 6;
-        assert_eq!(decode(LinkType::ETHERNET, &other_hw), Err(DecodeError::NotIp));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &other_hw),
+            Err(DecodeError::NotIp)
+        );
     }
 }

@@ -10,5 +10,5 @@ pub use dissectors::net::LocalNets;
 pub use history::History;
 pub use key::FlowKey;
 pub use reassembly::{Chunk, Reassembler};
-pub use table::{ConnTable, Emitted, TableStats, TrackerConfig, TunnelRole};
+pub use table::{ConnTable, Emitted, TableStats, TrackerConfig, TunnelRole, DISSECTOR_FAILURES};
 pub use tcp::{EndpointState, TcpState};

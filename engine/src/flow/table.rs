@@ -4,6 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use dissectors::{
     dpd, ConnId, ConnRecord, ConnState, Context, Dissector, Interval, Record, Timestamp, Transport,
@@ -110,6 +111,10 @@ struct Dissectors {
     services: Vec<&'static str>,
 }
 
+/// Dissectors that panicked (a bug on hostile input): each is dropped from its
+/// connection and counted, and the run goes on.
+pub static DISSECTOR_FAILURES: AtomicU64 = AtomicU64::new(0);
+
 impl Dissectors {
     fn deliver(
         &mut self,
@@ -120,14 +125,7 @@ impl Dissectors {
         data: &[u8],
         out: &mut Vec<Record>,
     ) {
-        let mut i = 0;
-        while i < self.active.len() {
-            let mut cx = Context::new(uid, id, ts, out);
-            self.active[i].deliver(&mut cx, is_orig, data);
-            if self.settle(i, cx.verdict()) {
-                i += 1;
-            }
-        }
+        self.each(uid, id, ts, out, |d, cx| d.deliver(cx, is_orig, data));
     }
 
     fn gap(
@@ -139,11 +137,34 @@ impl Dissectors {
         len: u64,
         out: &mut Vec<Record>,
     ) {
+        self.each(uid, id, ts, out, |d, cx| d.gap(cx, is_orig, len));
+    }
+
+    /// Runs `call` on every active dissector and applies its verdict. A dissector that
+    /// panics is treated as a protocol violation: dropped, counted, and the connection
+    /// (and every other connection) goes on.
+    fn each(
+        &mut self,
+        uid: Uid,
+        id: &ConnId,
+        ts: Timestamp,
+        out: &mut Vec<Record>,
+        mut call: impl FnMut(&mut dyn Dissector, &mut Context<'_>),
+    ) {
         let mut i = 0;
         while i < self.active.len() {
             let mut cx = Context::new(uid, id, ts, out);
-            self.active[i].gap(&mut cx, is_orig, len);
-            if self.settle(i, cx.verdict()) {
+            let dissector = self.active[i].as_mut();
+            let verdict = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                call(dissector, &mut cx)
+            })) {
+                Ok(()) => cx.verdict(),
+                Err(_) => {
+                    DISSECTOR_FAILURES.fetch_add(1, AtomicOrdering::Relaxed);
+                    Verdict::Violation
+                }
+            };
+            if self.settle(i, verdict) {
                 i += 1;
             }
         }
@@ -771,7 +792,12 @@ impl ConnTable {
         let mut conn = conn;
         for d in conn.dissectors.active.iter_mut() {
             let mut cx = Context::new(conn.uid, &conn.id, conn.last, out);
-            d.finish(&mut cx);
+            let finished =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.finish(&mut cx)));
+            if finished.is_err() {
+                DISSECTOR_FAILURES.fetch_add(1, AtomicOrdering::Relaxed);
+                continue;
+            }
             if cx.verdict() == Verdict::Confirmed {
                 let name = d.service();
                 if !conn.dissectors.services.contains(&name) {
@@ -865,11 +891,18 @@ impl ConnTable {
 /// The arp.log row of one ARP message.
 fn arp_record(ts: Timestamp, d: &Decoded, arp: &ArpFields) -> ArpRecord {
     let mac = |m: &[u8; 6]| {
-        format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])
+        format!(
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
     };
     ArpRecord {
         ts,
-        operation: if arp.operation == 2 { ArpOperation::Reply } else { ArpOperation::Request },
+        operation: if arp.operation == 2 {
+            ArpOperation::Reply
+        } else {
+            ArpOperation::Request
+        },
         src_mac: mac(&arp.frame_src),
         dst_mac: mac(&arp.frame_dst),
         orig_h: d.src,
@@ -924,5 +957,64 @@ fn tcp_conn_state(tcp: &TcpState, history: &History) -> ConnState {
         ConnState::S1
     } else {
         ConnState::OTH
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A dissector with a bug: it panics on any byte.
+    struct Panicking;
+
+    impl Dissector for Panicking {
+        fn service(&self) -> &'static str {
+            "buggy"
+        }
+        fn deliver(&mut self, _cx: &mut Context<'_>, _is_orig: bool, _data: &[u8]) {
+            panic!("dissector bug");
+        }
+        fn finish(&mut self, _cx: &mut Context<'_>) {}
+    }
+
+    /// A dissector that confirms its protocol on the first bytes.
+    struct Confirming;
+
+    impl Dissector for Confirming {
+        fn service(&self) -> &'static str {
+            "good"
+        }
+        fn deliver(&mut self, cx: &mut Context<'_>, _is_orig: bool, _data: &[u8]) {
+            cx.confirm();
+        }
+        fn finish(&mut self, _cx: &mut Context<'_>) {}
+    }
+
+    #[test]
+    fn a_panicking_dissector_is_dropped_and_counted_and_the_others_go_on() {
+        let mut set = Dissectors {
+            attached: true,
+            delivered: false,
+            active: vec![Box::new(Panicking), Box::new(Confirming)],
+            services: Vec::new(),
+        };
+        let id = ConnId {
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: 1,
+            resp_h: "10.0.0.2".parse().unwrap(),
+            resp_p: 2,
+            proto: Transport::Tcp,
+        };
+        let before = DISSECTOR_FAILURES.load(AtomicOrdering::Relaxed);
+        let mut out = Vec::new();
+        // The default hook would print the panic; keep the test output clean.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        set.deliver(Uid::connection(1), &id, Timestamp(1), true, b"x", &mut out);
+        std::panic::set_hook(hook);
+        assert_eq!(set.active.len(), 1);
+        assert_eq!(set.active[0].service(), "good");
+        assert_eq!(set.services, ["good"]);
+        assert!(DISSECTOR_FAILURES.load(AtomicOrdering::Relaxed) > before);
     }
 }

@@ -73,6 +73,8 @@ pub struct RunStats {
     pub last_ts: Option<Timestamp>,
     /// Packets dropped because a worker fell behind (live capture only).
     pub queue_drops: u64,
+    /// Dissectors that failed (panicked) and were dropped from their connection.
+    pub dissector_failures: u64,
 }
 
 impl RunStats {
@@ -145,6 +147,7 @@ fn finish_stats(reader: Reader<'_>, tables: Vec<TableStats>, queue_drops: u64) -
     }
     stats.fragments = reader.frags.stats;
     stats.queue_drops = queue_drops;
+    stats.dissector_failures = crate::flow::DISSECTOR_FAILURES.load(Ordering::Relaxed);
     stats
 }
 
