@@ -47,6 +47,11 @@ struct Args {
     #[arg(short = 'i', long = "interface", value_delimiter = ',')]
     interface: Vec<String>,
 
+    /// With `-f` naming a Zeek log folder: treat it as growing (a live Zeek writing into
+    /// it), following new lines and rotated logs until Ctrl+C or SIGTERM.
+    #[arg(short = 'g', long = "growing")]
+    growing: bool,
+
     /// BPF filter for live capture (runs in the kernel).
     #[arg(short = 'F', long = "pcapfilter")]
     filter: Option<String>,
@@ -194,7 +199,15 @@ fn run(args: &Args) -> Result<()> {
     let source;
     let stats = if let Some(path) = args.file.as_deref() {
         source = path.display().to_string();
-        match input_of(path)? {
+        let input = if args.growing {
+            Input::Logs(Box::new(
+                readers::follow_folder(path, stop.clone())
+                    .with_context(|| format!("cannot follow {}", path.display()))?,
+            ))
+        } else {
+            input_of(path)?
+        };
+        match input {
             Input::Capture => {
                 run_file_until(path, &config, &stop, &mut |record| outputs.record(record))
                     .map_err(anyhow::Error::new)?

@@ -8,6 +8,7 @@
 
 pub mod argus;
 pub mod detect;
+pub mod follow;
 pub mod lines;
 pub mod merge;
 pub mod nfdump;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use dissectors::Record;
 
 pub use detect::{detect, detect_bytes, DetectError, InputKind};
+pub use follow::follow_folder;
 
 /// Where in an input a problem is.
 #[derive(Clone, Debug, PartialEq, Eq)]
