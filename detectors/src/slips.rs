@@ -108,6 +108,20 @@ pub fn has_service(c: &ConnRecord, service: &str) -> bool {
         .is_some_and(|s| s.split(',').any(|x| x.eq_ignore_ascii_case(service)))
 }
 
+/// An established TCP connection that carried data to `port` without speaking the
+/// protocol that port is for (Slips' non-HTTP-on-80 and non-SSL-on-443 checks).
+pub fn established_without_service(c: &ConnRecord, port: u16, service: &str) -> bool {
+    let bytes = c
+        .orig_bytes
+        .unwrap_or(0)
+        .saturating_add(c.resp_bytes.unwrap_or(0));
+    c.id.resp_p == port
+        && c.id.proto == Transport::Tcp
+        && !has_service(c, service)
+        && is_established(c)
+        && bytes > 0
+}
+
 /// The protocol name Slips prints in descriptions (`tcp`, `udp`, `icmp`).
 pub fn proto_name(c: &ConnRecord) -> &'static str {
     match c.id.proto {

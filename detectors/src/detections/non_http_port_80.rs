@@ -5,12 +5,12 @@
 //! destination's profile), confidence 0.8. Like the port-443 check, connections that
 //! carried no data are left out.
 
-use dissectors::{Record, Transport};
+use dissectors::Record;
 
 use crate::config::Config;
 use crate::detector::{Context, Detector, EvidenceSink};
 use crate::evidence::{Evidence, EvidenceType, Ioc, ThreatLevel};
-use crate::slips::{has_service, is_established};
+use crate::slips::established_without_service;
 
 pub const NAME: &str = "non_http_port_80";
 
@@ -30,16 +30,7 @@ impl Detector for NonHttpPort80 {
 
     fn process(&mut self, ctx: &Context<'_>, record: &Record, out: &mut EvidenceSink) {
         let Record::Conn(c) = record else { return };
-        let bytes = c
-            .orig_bytes
-            .unwrap_or(0)
-            .saturating_add(c.resp_bytes.unwrap_or(0));
-        if c.id.resp_p != 80
-            || c.id.proto != Transport::Tcp
-            || has_service(c, "http")
-            || !is_established(c)
-            || bytes == 0
-        {
+        if !established_without_service(c, 80, "http") {
             return;
         }
         let (saddr, daddr) = (c.id.orig_h, c.id.resp_h);

@@ -6,12 +6,12 @@
 //! Later Slips versions also wait five minutes for another connection between the same
 //! hosts that is SSL before reporting; this follows the direct check.
 
-use dissectors::{Record, Transport};
+use dissectors::Record;
 
 use crate::config::Config;
 use crate::detector::{Context, Detector, EvidenceSink};
 use crate::evidence::{Evidence, EvidenceType, Ioc, ThreatLevel};
-use crate::slips::{has_service, is_established};
+use crate::slips::established_without_service;
 
 pub const NAME: &str = "non_ssl_port_443";
 
@@ -31,16 +31,7 @@ impl Detector for NonSslPort443 {
 
     fn process(&mut self, ctx: &Context<'_>, record: &Record, out: &mut EvidenceSink) {
         let Record::Conn(c) = record else { return };
-        let bytes = c
-            .orig_bytes
-            .unwrap_or(0)
-            .saturating_add(c.resp_bytes.unwrap_or(0));
-        if c.id.resp_p != 443
-            || c.id.proto != Transport::Tcp
-            || has_service(c, "ssl")
-            || !is_established(c)
-            || bytes == 0
-        {
+        if !established_without_service(c, 443, "ssl") {
             return;
         }
         let (saddr, daddr) = (c.id.orig_h, c.id.resp_h);
