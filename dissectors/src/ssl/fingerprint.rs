@@ -85,30 +85,15 @@ fn sha256_12(s: &str) -> String {
 pub fn ja3_string(ch: &ClientHelloSummary) -> String {
     let mut s = String::new();
     let _ = write!(s, "{},", ch.version);
-    join_decimal(
-        &mut s,
-        ch.ciphers
-            .iter()
-            .filter(|c| !is_grease(**c))
-            .map(|c| u64::from(*c)),
-    );
-    s.push(',');
-    join_decimal(
-        &mut s,
-        ch.extensions
-            .iter()
-            .filter(|c| !is_grease(**c))
-            .map(|c| u64::from(*c)),
-    );
-    s.push(',');
-    join_decimal(
-        &mut s,
-        ch.curves
-            .iter()
-            .filter(|c| !is_grease(**c))
-            .map(|c| u64::from(*c)),
-    );
-    s.push(',');
+    for list in [&ch.ciphers, &ch.extensions, &ch.curves] {
+        join_decimal(
+            &mut s,
+            list.iter()
+                .filter(|c| !is_grease(**c))
+                .map(|c| u64::from(*c)),
+        );
+        s.push(',');
+    }
     join_decimal(&mut s, ch.point_formats.iter().map(|c| u64::from(*c)));
     s
 }
