@@ -54,6 +54,14 @@ impl Outputs {
         })
     }
 
+    /// Adds a part told of every flow, evidence and alert; without an analysis
+    /// (`--conn-only`) there is nothing to tell it and it is dropped.
+    pub fn subscribe(&mut self, subscriber: Box<dyn detectors::Subscriber>) {
+        if let Some(a) = self.analysis.as_mut() {
+            a.subscribe(subscriber);
+        }
+    }
+
     /// One record from the pipeline: into its log and through the detections.
     pub fn record(&mut self, record: Record) {
         if self.write_error.is_none() {

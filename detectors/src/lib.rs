@@ -30,6 +30,7 @@ pub mod ports;
 pub mod profile;
 pub mod slips;
 pub mod storage;
+pub mod subscriber;
 pub mod threat_intel;
 pub mod timefmt;
 pub mod timewindow;
@@ -49,6 +50,7 @@ pub use config::Config;
 pub use detector::{Context, Detector, EvidenceSink, FinishContext};
 pub use error::Error;
 pub use evidence::{Evidence, EvidenceType, Ioc, IocValue, ThreatLevel};
+pub use subscriber::Subscriber;
 
 use alert::{EvidenceHandler, Handled};
 use config::AnalysisDirection;
@@ -121,6 +123,7 @@ pub struct Analysis {
     whitelist: Whitelist,
     outputs: AlertOutputs,
     storage: Option<Storage>,
+    subscribers: Vec<Box<dyn Subscriber>>,
     pending: Vec<Evidence>,
     records: u64,
     flows: u64,
@@ -211,6 +214,7 @@ impl Analysis {
             whitelist,
             outputs,
             storage,
+            subscribers: Vec::new(),
             pending: Vec::new(),
             records: 0,
             flows: 0,
@@ -227,6 +231,11 @@ impl Analysis {
     /// Adds a detection besides the configured ones (tools, tests, plugins).
     pub fn add_detector(&mut self, detector: Box<dyn Detector>) {
         self.detectors.push(detector);
+    }
+
+    /// Adds a part told of every flow, evidence and alert (see [`Subscriber`]).
+    pub fn subscribe(&mut self, subscriber: Box<dyn Subscriber>) {
+        self.subscribers.push(subscriber);
     }
 
     pub fn config(&self) -> &Config {
@@ -309,6 +318,9 @@ impl Analysis {
             };
             self.keep_error(r);
         }
+        for s in &mut self.subscribers {
+            s.record(record, src, &tw);
+        }
 
         if analyse_src {
             if let Some(profile) = self.hosts.get(src) {
@@ -367,6 +379,9 @@ impl Analysis {
             };
             let r = self.outputs.evidence(&e, accumulated, &self.hosts);
             self.keep_error(r);
+            for s in &mut self.subscribers {
+                s.evidence(&e, accumulated, &self.hosts);
+            }
             if let Some(st) = &mut self.storage {
                 let r = st.evidence(&e, accumulated);
                 self.keep_error(r);
@@ -374,6 +389,9 @@ impl Analysis {
             if let Some(a) = alert {
                 let r = self.outputs.alert(&a, &self.hosts);
                 self.keep_error(r);
+                for s in &mut self.subscribers {
+                    s.alert(&a, &self.hosts);
+                }
                 if let Some(st) = &mut self.storage {
                     let r = st.alert(&a);
                     self.keep_error(r);
@@ -428,6 +446,11 @@ impl Analysis {
         }
         let r = self.outputs.flush();
         self.keep_error(r);
+        let mut subscribers = std::mem::take(&mut self.subscribers);
+        for s in &mut subscribers {
+            let r = s.finish(&self.hosts);
+            self.keep_error(r);
+        }
         let storage = match self.storage.take() {
             Some(st) => Some(st.finish(&self.hosts)?),
             None => None,

@@ -374,3 +374,61 @@ fn direction_all_and_home_network_change_who_is_profiled() {
     assert!(!dir.join("flows.sqlite").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What a subscriber was told, shared with the test.
+#[derive(Default)]
+struct Told {
+    records: u64,
+    evidence: u64,
+    alerts: Vec<(IpAddr, i64)>,
+    finished: bool,
+}
+
+struct Recorder(std::sync::Arc<std::sync::Mutex<Told>>);
+
+impl detectors::Subscriber for Recorder {
+    fn record(&mut self, _r: &Record, _profile: IpAddr, _w: &detectors::timewindow::TimeWindow) {
+        self.0.lock().unwrap().records += 1;
+    }
+    fn evidence(&mut self, _e: &Evidence, _acc: f64, _h: &detectors::profile::Hosts) {
+        self.0.lock().unwrap().evidence += 1;
+    }
+    fn alert(&mut self, a: &detectors::Alert, _h: &detectors::profile::Hosts) {
+        self.0
+            .lock()
+            .unwrap()
+            .alerts
+            .push((a.profile, a.timewindow.number));
+    }
+    fn finish(&mut self, _h: &detectors::profile::Hosts) -> Result<(), detectors::Error> {
+        self.0.lock().unwrap().finished = true;
+        Ok(())
+    }
+}
+
+#[test]
+fn subscribers_are_told_every_kept_evidence_and_alert() {
+    let dir = out_dir("subscriber");
+    let mut c = only_long_connections(config(
+        "parameters:\n  time_window_width: 60\ndetection:\n  evidence_detection_threshold: 1.0\n",
+    ));
+    c.whitelists.enable_local_whitelist = false;
+    c.whitelists.enable_online_whitelist = false;
+    let mut a = Analysis::new(c, &dir).unwrap();
+    a.add_detector(Box::new(EveryDnsFlow));
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Told::default()));
+    a.subscribe(Box::new(Recorder(told.clone())));
+    let recs = records();
+    for r in &recs {
+        a.process(r);
+    }
+    let s = a.finish().unwrap();
+    let t = told.lock().unwrap();
+    assert!(t.finished);
+    assert_eq!(t.evidence, s.evidence.kept());
+    assert!(!s.alerts.is_empty());
+    let summary: Vec<(IpAddr, i64)> = s.alerts.iter().map(|a| (a.profile, a.timewindow)).collect();
+    assert_eq!(t.alerts, summary);
+    // Every record with a source address reaches the subscribers (no whitelist here).
+    assert!(t.records > 0 && t.records <= recs.len() as u64);
+}
