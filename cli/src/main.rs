@@ -1,6 +1,7 @@
 //! `slipstream`: the command-line front end. Flags follow Slips where they mean the same
 //! thing (`-f`, `-i`, `-o`, `-c`, `-F`, `-v`).
 
+mod console;
 mod daemon;
 mod output;
 
@@ -14,7 +15,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, ValueEnum};
 use dissectors::zeek::LogFormat;
 use engine::capture::LiveOptions;
-use engine::pipeline::{run_file_until, run_live, PipelineConfig, RunStats};
+use engine::pipeline::{run_file_until, run_live, FileProgress, PipelineConfig, RunStats};
 use engine::readers::{self, InputKind, RecordSource, StreamFormat};
 
 use output::Outputs;
@@ -97,9 +98,15 @@ struct Args {
     #[arg(short = 'S', long = "stopdaemon")]
     stop_daemon: bool,
 
-    /// Verbosity: how much to print about the run (0 = only errors).
+    /// Verbosity, as in Slips: 0 nothing, 1 the summary and alerts, 2 also the files read
+    /// and written and every evidence, 3 also new profiles and time windows.
     #[arg(short = 'v', long = "verbose", default_value_t = 1)]
     verbose: u8,
+
+    /// Debug level, as in Slips: which problems are also printed (errors.log gets them
+    /// all): 0 none, 1 errors, 2 unsupported input, 3 developer warnings.
+    #[arg(short = 'e', long = "debug", default_value_t = 0)]
+    debug: u8,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -182,8 +189,10 @@ fn run(args: &Args) -> Result<()> {
         Format::Tsv => LogFormat::Tsv,
         Format::Json => LogFormat::Json,
     };
+    let console = console::Console::new(args.verbose, args.debug);
     let settings = detectors::Config::load(&args.config)
         .with_context(|| format!("cannot load the configuration {}", args.config.display()))?;
+    console.info(2, &format!("configuration: {}", args.config.display()));
     // Zeek's Site::local_nets: the private address space plus the home networks.
     let mut local = dissectors::net::LocalNets::private_address_space();
     for net in &settings.parameters.home_network {
@@ -195,6 +204,8 @@ fn run(args: &Args) -> Result<()> {
     config.tracker.local_nets = local;
     let analysis = (!args.conn_only).then_some(settings);
     let mut outputs = Outputs::open(&args.output, format, analysis)?;
+    outputs.subscribe(Box::new(console::ConsoleReport::new(console.clone())));
+    console.info(2, &format!("writing into {}", args.output.display()));
     let started = Instant::now();
     let source;
     let stats = if let Some(path) = args.file.as_deref() {
@@ -205,14 +216,30 @@ fn run(args: &Args) -> Result<()> {
                     .with_context(|| format!("cannot follow {}", path.display()))?,
             ))
         } else {
-            input_of(path)?
+            input_of(path, &console)?
         };
         match input {
             Input::Capture => {
-                run_file_until(path, &config, &stop, &mut |record| outputs.record(record))
-                    .map_err(anyhow::Error::new)?
+                let file_progress = Arc::new(FileProgress::default());
+                let config = PipelineConfig {
+                    progress: Some(file_progress.clone()),
+                    ..config.clone()
+                };
+                let mut bar = console.progress(Some(file_progress));
+                let counts = bar.counts.clone();
+                let run = run_file_until(path, &config, &stop, &mut |record| {
+                    counts.saw(&record);
+                    outputs.record(record)
+                });
+                bar.finish();
+                run.map_err(anyhow::Error::new)?
             }
-            Input::Logs(records) => read_logs(records, &stop, &mut outputs),
+            Input::Logs(records) => {
+                let mut bar = console.progress(None);
+                let stats = read_logs(records, &stop, &mut outputs, &bar.counts);
+                bar.finish();
+                stats
+            }
         }
     } else if !args.interface.is_empty() {
         source = args.interface.join(",");
@@ -241,11 +268,9 @@ fn run(args: &Args) -> Result<()> {
     };
     let elapsed = started.elapsed();
     let report = outputs.finish(&stats)?;
+    console.run_problems(&stats);
     if args.verbose > 0 {
-        print_summary(&source, &stats, elapsed, &report, &args.output);
-    }
-    if let Some(e) = &stats.capture_error {
-        eprintln!("slipstream: warning: {e}; the packets before it were processed");
+        print_summary(&source, &stats, elapsed, &report, &args.output, &console);
     }
     if args.daemon {
         let _ = std::fs::remove_file(daemon::pid_file(&args.output));
@@ -259,7 +284,7 @@ enum Input {
     Logs(Box<dyn RecordSource>),
 }
 
-fn input_of(path: &Path) -> Result<Input> {
+fn input_of(path: &Path, console: &console::Console) -> Result<Input> {
     // As in Slips, `-f zeek|suricata|argus` reads lines of that format from stdin.
     if !path.exists() {
         let format = match path.to_str() {
@@ -272,7 +297,9 @@ fn input_of(path: &Path) -> Result<Input> {
             return Ok(Input::Logs(readers::open_stdin(f)));
         }
     }
-    match readers::detect(path).map_err(anyhow::Error::new)? {
+    let kind = readers::detect(path).map_err(anyhow::Error::new)?;
+    console.info(2, &format!("reading {} as {kind:?}", path.display()));
+    match kind {
         InputKind::Pcap => Ok(Input::Capture),
         kind => Ok(Input::Logs(
             readers::open_as(path, kind).map_err(anyhow::Error::new)?,
@@ -286,6 +313,7 @@ fn read_logs(
     mut records: Box<dyn RecordSource>,
     stop: &AtomicBool,
     outputs: &mut Outputs,
+    counts: &console::Counts,
 ) -> RunStats {
     let mut stats = RunStats::default();
     for item in records.by_ref() {
@@ -295,6 +323,7 @@ fn read_logs(
         match item {
             Ok(record) => {
                 stats.packets += 1;
+                counts.saw(&record);
                 outputs.record(record);
             }
             Err(e) => {
@@ -318,6 +347,7 @@ fn print_summary(
     elapsed: Duration,
     report: &output::Report,
     out: &Path,
+    console: &console::Console,
 ) {
     let secs = elapsed.as_secs_f64().max(1e-9);
     if stats.bytes == 0 && stats.table.packets == 0 {
@@ -351,14 +381,63 @@ fn print_summary(
     );
     if let Some(s) = &report.summary {
         eprintln!(
-            "slipstream: {} profiles, {} time windows, {} evidence, {} alerts",
+            "slipstream: {} flows, {} profiles, {} time windows, {} evidence, {} alerts",
+            s.flows,
             s.profiles,
             s.timewindows,
             s.evidence.kept(),
             s.alerts.len()
         );
+        if s.evidence.kept() > 0 {
+            let levels: Vec<String> = detectors::ThreatLevel::ALL
+                .iter()
+                .rev()
+                .filter(|l| s.evidence.by_level[l.index()] > 0)
+                .map(|l| format!("{} {l}", s.evidence.by_level[l.index()]))
+                .collect();
+            eprintln!(
+                "slipstream: evidence by threat level: {}",
+                levels.join(", ")
+            );
+        }
+        for p in s.worst_profiles.iter().take(5) {
+            eprintln!(
+                "slipstream:   {:<39} {} alerts, {} evidence, worst window threat {:.2}{}",
+                p.ip,
+                p.alerts,
+                p.evidence,
+                p.worst_window_threat,
+                p.max_threat_level
+                    .map(|l| format!(", up to {l}"))
+                    .unwrap_or_default()
+            );
+        }
         for w in &s.warnings {
             eprintln!("slipstream: note: {w}");
         }
     }
+    let problems = stats.messages.len() as u64
+        + u64::from(stats.capture_error.is_some())
+        + stats
+            .decode_error_total()
+            .saturating_sub(stats.messages.len() as u64);
+    if problems > 0 && console.debug == 0 {
+        eprintln!(
+            "slipstream: {problems} problems written to {} (-e 1 prints them)",
+            out.join("errors.log").display()
+        );
+    }
+    console.info(
+        2,
+        &format!(
+            "outputs: {}",
+            ["alerts.log", "alerts.json", "flows.sqlite", "errors.log"]
+                .iter()
+                .map(|f| out.join(f))
+                .filter(|p| p.exists())
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    );
 }

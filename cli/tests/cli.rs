@@ -150,10 +150,67 @@ fn truncated_capture_keeps_what_came_before() {
     let o = slipstream(&["-f", cut.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
-    assert!(stderr.contains("truncated"), "{stderr}");
+    // Slips' default debug level 0 prints no error, only where they were written.
+    assert!(!stderr.contains("inside a packet record"), "{stderr}");
+    assert!(stderr.contains("1 problems written to"), "{stderr}");
     assert!(!rows(&out.join("conn.log")).is_empty());
     let errors = std::fs::read_to_string(out.join("errors.log")).unwrap();
-    assert!(errors.contains("packet"), "{errors}");
+    assert!(
+        errors.contains("file is truncated inside a packet record"),
+        "{errors}"
+    );
+
+    // `-e 1` prints it, naming the file and the place.
+    let o = slipstream(&[
+        "-f",
+        cut.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-e",
+        "1",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("file is truncated inside a packet record"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        line.contains(cut.to_str().unwrap()) && line.contains("byte offset"),
+        "{line}"
+    );
+}
+
+#[test]
+fn verbosity_levels_follow_slips() {
+    let pcap = repo().join("testdata/slips/test7-malicious.pcap");
+    let out = out_dir("verbosity");
+    let run = |v: &str| {
+        let o = slipstream(&[
+            "-f",
+            pcap.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "-v",
+            v,
+        ]);
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert_eq!(run("0"), "");
+    let one = run("1");
+    assert!(one.contains("Generated an alert"), "{one}");
+    assert!(one.contains("evidence by threat level"), "{one}");
+    assert!(!one.contains("Detected"), "evidence is level 2: {one}");
+    let two = run("2");
+    assert!(two.contains("as Pcap") && two.contains("Detected"), "{two}");
+    assert!(!two.contains("new profile"), "{two}");
+    let three = run("3");
+    assert!(three.contains("new profile 192.168.2.16"), "{three}");
+    assert!(
+        three.contains("profile 192.168.2.16: time window 1 starts"),
+        "{three}"
+    );
 }
 
 /// A capture long enough to be interrupted: the sample's packets repeated with their

@@ -9,7 +9,8 @@ mod reader;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use dissectors::{Record, Timestamp};
@@ -39,6 +40,28 @@ pub struct PipelineConfig {
     /// Pin the reader to the first core and worker `i` to core `i + 1` (wrapping), so that
     /// a flow's state stays in one core's caches.
     pub pin: bool,
+    /// Where the reader reports how far into a capture file it is (a progress bar).
+    pub progress: Option<Arc<FileProgress>>,
+}
+
+/// How far the reader is into a capture file, updated every few thousand packets
+/// (atomics: read from another thread without holding up the reader).
+#[derive(Debug, Default)]
+pub struct FileProgress {
+    pub total_bytes: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub packets: AtomicU64,
+}
+
+impl FileProgress {
+    /// Share of the file read, 0..1 (0 when the size is unknown).
+    pub fn fraction(&self) -> f64 {
+        let total = self.total_bytes.load(Ordering::Relaxed);
+        if total == 0 {
+            return 0.0;
+        }
+        (self.bytes_read.load(Ordering::Relaxed) as f64 / total as f64).min(1.0)
+    }
 }
 
 impl Default for PipelineConfig {
@@ -52,6 +75,7 @@ impl Default for PipelineConfig {
             max_reported_errors: 100,
             tick_micros: 1_000_000,
             pin: false,
+            progress: None,
         }
     }
 }
@@ -112,10 +136,22 @@ pub fn run_file_until(
     let mut reader = Reader::new(&name, config);
     let lag = if config.workers <= 1 { 0 } else { RELEASE_LAG };
     let mut released = 0usize;
+    let progress = config.progress.as_deref();
+    if let Some(pr) = progress {
+        pr.total_bytes
+            .store(file.bytes().len() as u64, Ordering::Relaxed);
+    }
     let ((), tables, _) = with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
         for p in packets {
-            if reader.stats.packets.is_multiple_of(1024) && stop.load(Ordering::Relaxed) {
-                break;
+            if reader.stats.packets.is_multiple_of(1024) {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let (Some(pr), Ok(p)) = (progress, &p) {
+                    let at = file.offset_of(p.data).unwrap_or(0);
+                    pr.bytes_read.store(at as u64, Ordering::Relaxed);
+                    pr.packets.store(reader.stats.packets, Ordering::Relaxed);
+                }
             }
             match p {
                 Ok(p) => {
@@ -135,6 +171,11 @@ pub fn run_file_until(
             }
         }
     });
+    if let Some(pr) = progress.filter(|_| !stop.load(Ordering::Relaxed)) {
+        pr.bytes_read
+            .store(pr.total_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
+        pr.packets.store(reader.stats.packets, Ordering::Relaxed);
+    }
     Ok(finish_stats(reader, tables, 0))
 }
 
