@@ -222,6 +222,11 @@ pub struct Host {
     pub user_agents: Capped<UserAgent>,
     pub software: Capped<SoftwareSeen>,
     pub dhcp_server: bool,
+    /// The local network's router: the DHCP server, as Slips assumes (a home router
+    /// serves DHCP).
+    pub gateway: bool,
+    /// It answered DNS queries.
+    pub dns_server: bool,
     pub profile: Option<Box<ProfileState>>,
 }
 
@@ -243,6 +248,8 @@ impl Host {
             user_agents: Capped::default(),
             software: Capped::default(),
             dhcp_server: false,
+            gateway: false,
+            dns_server: false,
             profile: None,
         }
     }
@@ -379,6 +386,9 @@ impl Hosts {
         let cap = self.limits.max_set_items;
         match record {
             Record::Dns(d) => {
+                if d.rcode.is_some() {
+                    self.host_mut(d.id.resp_h, d.ts).dns_server = true;
+                }
                 let Some(answers) = &d.answers else { return };
                 let query = d.query.as_deref();
                 // Through a CNAME chain the address answers the query; an address record
@@ -495,8 +505,10 @@ impl Hosts {
                 }
             }
             Record::Dhcp(d) => {
-                if let Some(server) = d.server_addr {
-                    self.host_mut(server, d.ts).dhcp_server = true;
+                if let Some(server) = d.server_addr.filter(|ip| !ip.is_unspecified()) {
+                    let host = self.host_mut(server, d.ts);
+                    host.dhcp_server = true;
+                    host.gateway = true;
                 }
                 let client = d
                     .assigned_addr
@@ -823,7 +835,27 @@ mod tests {
             hosts.get(ip("fd00::50")).unwrap().other_ips.as_slice(),
             [ip("192.168.1.50")]
         );
-        assert!(hosts.get(ip("192.168.1.1")).unwrap().dhcp_server);
+        let server = hosts.get(ip("192.168.1.1")).unwrap();
+        assert!(server.dhcp_server && server.gateway);
+        assert!(!h.gateway);
+    }
+
+    #[test]
+    fn a_host_that_answers_dns_is_a_dns_server() {
+        let mut hosts = Hosts::for_tests();
+        let mut unanswered = dns("example.com", vec![]);
+        if let Record::Dns(d) = &mut unanswered {
+            d.rcode = None;
+            d.answers = None;
+        }
+        hosts.learn(&unanswered);
+        assert!(hosts.get(ip("10.0.0.1")).is_none_or(|h| !h.dns_server));
+        hosts.learn(&dns(
+            "example.com",
+            vec![(1, RData::Addr(ip("93.184.216.34")))],
+        ));
+        assert!(hosts.get(ip("10.0.0.1")).unwrap().dns_server);
+        assert!(hosts.get(ip("10.0.0.2")).is_none_or(|h| !h.dns_server));
     }
 
     #[test]

@@ -59,7 +59,8 @@ CREATE TABLE hosts (
     threat_level TEXT, confidence REAL, max_threat_level TEXT,
     flows_out INTEGER, flows_in INTEGER, other_ips TEXT NOT NULL, domains TEXT NOT NULL,
     snis TEXT NOT NULL, user_agents TEXT NOT NULL, software TEXT NOT NULL,
-    certificates TEXT NOT NULL, threat_history TEXT NOT NULL
+    certificates TEXT NOT NULL, threat_history TEXT NOT NULL,
+    gateway INTEGER NOT NULL, dns_server INTEGER NOT NULL
 );
 CREATE VIEW profiles AS SELECT * FROM hosts WHERE profiled = 1;
 CREATE TABLE timewindows (
@@ -198,6 +199,8 @@ struct HostRow {
     user_agents: String,
     software: String,
     certificates: String,
+    gateway: bool,
+    dns_server: bool,
     threat_history: String,
 }
 
@@ -506,6 +509,8 @@ fn final_rows(hosts: &Hosts) -> FinalRows {
             software: serde_json::Value::from(software).to_string(),
             certificates: serde_json::Value::from(certificates).to_string(),
             threat_history: serde_json::Value::from(history).to_string(),
+            gateway: h.gateway,
+            dns_server: h.dns_server,
         });
         if let Some(p) = p {
             for w in &p.windows {
@@ -685,7 +690,7 @@ fn write_all(
                 {
                     let mut h = tx
                         .prepare(
-                            "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25)",
+                            "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
                         )
                         .map_err(sql)?;
                     for r in &rows.hosts {
@@ -715,6 +720,8 @@ fn write_all(
                             r.software,
                             r.certificates,
                             r.threat_history,
+                            r.gateway,
+                            r.dns_server,
                         ])
                         .map_err(sql)?;
                     }
