@@ -106,7 +106,11 @@ impl Iterator for FollowFolder {
     }
 }
 
-impl RecordSource for FollowFolder {}
+impl RecordSource for FollowFolder {
+    fn drains_on_stop(&self) -> bool {
+        true
+    }
+}
 
 /// Whether `name` is a current (not rotated) log of a type we read: `conn.log`, `dns.log`.
 fn followed_log(name: &str) -> bool {

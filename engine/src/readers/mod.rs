@@ -15,6 +15,7 @@ pub mod nfdump;
 pub mod suricata;
 pub mod values;
 pub mod zeek;
+pub mod zeek_run;
 
 use std::fmt;
 use std::io::{self, BufRead};
@@ -63,6 +64,13 @@ pub trait RecordSource: Iterator<Item = Result<Record, ReadError>> + Send {
     /// What was left out and why (log types not used, files that are not logs).
     fn notes(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// Whether the source ends by itself once the run's stop flag is set, after
+    /// handing what was written until then (a followed folder, a live Zeek): the reader
+    /// must then drain it instead of breaking off at the stop.
+    fn drains_on_stop(&self) -> bool {
+        false
     }
 }
 
