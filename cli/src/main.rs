@@ -4,6 +4,7 @@
 mod console;
 mod daemon;
 mod output;
+mod zeek;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use clap::{Parser, ValueEnum};
 use dissectors::zeek::LogFormat;
 use engine::capture::LiveOptions;
 use engine::pipeline::{run_file_until, run_live, FileProgress, PipelineConfig, RunStats};
+use engine::readers::zeek_run::ZeekInput;
 use engine::readers::{self, InputKind, RecordSource, StreamFormat};
 
 use output::Outputs;
@@ -102,6 +104,12 @@ struct Args {
     /// and written and every evidence, 3 also new profiles and time windows.
     #[arg(short = 'v', long = "verbose", default_value_t = 1)]
     verbose: u8,
+
+    /// Let Zeek dissect the capture file or interface instead of the native engine, when
+    /// `zeek` is installed (on PATH); its logs go to `OUT/zeek_files/` and are read back.
+    /// Without Zeek, says so and uses the native engine.
+    #[arg(long)]
+    zeek: bool,
 
     /// Debug level, as in Slips: which problems are also printed (errors.log gets them
     /// all): 0 none, 1 errors, 2 unsupported input, 3 developer warnings.
@@ -218,6 +226,18 @@ fn run(args: &Args) -> Result<()> {
         } else {
             input_of(path, &console)?
         };
+        let input = match input {
+            Input::Capture if args.zeek => zeek::logs_from_zeek(
+                ZeekInput::File(path.to_path_buf()),
+                &args.output,
+                args.ignore_checksums,
+                args.filter.clone(),
+                stop.clone(),
+                &console,
+            )?
+            .map_or(Input::Capture, Input::Logs),
+            other => other,
+        };
         match input {
             Input::Capture => {
                 let file_progress = Arc::new(FileProgress::default());
@@ -241,6 +261,20 @@ fn run(args: &Args) -> Result<()> {
                 stats
             }
         }
+    } else if let Some(records) = match (args.zeek, args.interface.as_slice()) {
+        (true, [iface]) => zeek::logs_from_zeek(
+            ZeekInput::Interface(iface.clone()),
+            &args.output,
+            args.ignore_checksums,
+            args.filter.clone(),
+            stop.clone(),
+            &console,
+        )?,
+        (true, [_, _, ..]) => anyhow::bail!("--zeek reads one interface; give a single -i"),
+        _ => None,
+    } {
+        source = args.interface.join(",");
+        read_logs(records, &stop, &mut outputs, &console::Counts::default())
     } else if !args.interface.is_empty() {
         source = args.interface.join(",");
         let options = LiveOptions {
@@ -316,8 +350,9 @@ fn read_logs(
     counts: &console::Counts,
 ) -> RunStats {
     let mut stats = RunStats::default();
+    let drains = records.drains_on_stop();
     for item in records.by_ref() {
-        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        if !drains && stop.load(std::sync::atomic::Ordering::Relaxed) {
             break;
         }
         match item {
