@@ -11,6 +11,10 @@
 //!   direction DST, never counts), and the accumulated level starts again from 0;
 //! * an alert is critical; its confidence is the accumulated level normalised to 0..1
 //!   (Slips' `normalize`: 4.8 is the most sensitive threshold, 26 the least).
+//!
+//! Sensors that share their state (the `sharing` crate) hand the decision to a
+//! [`SharedAlertRule`]: the handler then keeps the window statistics, passes every kept
+//! evidence on, and turns the rule's decisions into alerts when they come back.
 
 use std::net::IpAddr;
 
@@ -77,6 +81,50 @@ impl EvidenceCounts {
     }
 }
 
+/// A kept evidence as a shared alert rule needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedEvidence {
+    pub id: EventId,
+    pub profile: IpAddr,
+    pub timewindow: i64,
+    pub timestamp: Timestamp,
+    /// What it adds to its window's accumulated threat level (0 when it does not count).
+    pub weighted_threat: f64,
+    /// Whether an alert of its window carries it (its attacker is the profile).
+    pub counts: bool,
+    pub uids: Vec<Uid>,
+}
+
+/// An alert decided by a shared alert rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SharedDecision {
+    pub profile: IpAddr,
+    pub timewindow: i64,
+    /// Time of the evidence that crossed the threshold.
+    pub last_evidence_ts: Timestamp,
+    pub accumulated_threat_level: f64,
+    /// Every evidence behind the alert, whichever sensor saw it.
+    pub evidence_ids: Vec<EventId>,
+    pub uids: Vec<Uid>,
+}
+
+/// Slips' alert rule applied somewhere else than in this process (on a server that
+/// several sensors share), so that evidence seen by different sensors accumulates in one
+/// place and each alert is raised once. Decisions may come back later than the evidence
+/// that caused them: the analysis collects them with `decided`.
+pub trait SharedAlertRule: Send {
+    /// The start of window 1 that every sharing sensor uses, given this sensor's first
+    /// flow (the first sensor to ask fixes it).
+    fn window_origin(&mut self, first: Timestamp) -> Timestamp;
+    /// Takes one kept evidence; the threshold is the handler's.
+    fn add(&mut self, evidence: SharedEvidence);
+    /// Moves the decisions that came back since the last call into `out`.
+    fn decided(&mut self, out: &mut Vec<SharedDecision>);
+    /// The end of the run: settles the evidence still pending (or keeps it safe and says
+    /// where) and moves the last decisions into `out`.
+    fn finish(&mut self, out: &mut Vec<SharedDecision>) -> Result<(), crate::Error>;
+}
+
 struct Kept {
     id: EventId,
     counts: bool,
@@ -90,6 +138,9 @@ pub struct EvidenceHandler {
     disabled: HashSet<EvidenceType>,
     ids: IdGenerator,
     windows: HashMap<(IpAddr, i64), Vec<Kept>>,
+    /// Set: the alert rule runs there instead of here.
+    shared: Option<Box<dyn SharedAlertRule>>,
+    decisions: Vec<SharedDecision>,
     pub counts: EvidenceCounts,
 }
 
@@ -101,8 +152,19 @@ impl EvidenceHandler {
             disabled: config.disabled_evidence_types().into_iter().collect(),
             ids,
             windows: HashMap::new(),
+            shared: None,
+            decisions: Vec::new(),
             counts: EvidenceCounts::default(),
         }
+    }
+
+    /// Hands the alert decision to `rule` from now on.
+    pub fn share(&mut self, rule: Box<dyn SharedAlertRule>) {
+        self.shared = Some(rule);
+    }
+
+    pub fn shared_rule(&mut self) -> Option<&mut (dyn SharedAlertRule + 'static)> {
+        self.shared.as_deref_mut()
     }
 
     /// The accumulated threat level that raises an alert.
@@ -170,6 +232,22 @@ impl EvidenceHandler {
         }
         let accumulated = ws.accumulated_threat;
 
+        if let Some(rule) = &mut self.shared {
+            rule.add(SharedEvidence {
+                id: e.id,
+                profile: e.profile,
+                timewindow: e.timewindow,
+                timestamp: e.timestamp,
+                weighted_threat: if counts { e.weighted_threat() } else { 0.0 },
+                counts: e.attacker.direction == Direction::Src,
+                uids: e.uids.clone(),
+            });
+            return Handled::Kept {
+                accumulated,
+                alert: None,
+            };
+        }
+
         let kept = self.windows.entry((e.profile, e.timewindow)).or_default();
         kept.push(Kept {
             id: e.id,
@@ -215,6 +293,54 @@ impl EvidenceHandler {
             accumulated,
             alert: Some(alert),
         }
+    }
+
+    /// Turns the shared rule's decisions that came back into alerts (`finishing`: the
+    /// last ones, after the rule settled what was pending), updating the windows as a
+    /// local alert does.
+    pub fn shared_alerts(
+        &mut self,
+        hosts: &mut Hosts,
+        windows: &TimeWindows,
+        finishing: bool,
+    ) -> Result<Vec<Alert>, crate::Error> {
+        let Some(rule) = &mut self.shared else {
+            return Ok(Vec::new());
+        };
+        let mut decisions = std::mem::take(&mut self.decisions);
+        let result = if finishing {
+            rule.finish(&mut decisions)
+        } else {
+            rule.decided(&mut decisions);
+            Ok(())
+        };
+        let mut alerts = Vec::with_capacity(decisions.len());
+        for d in decisions.drain(..) {
+            let tw = windows.window(d.timewindow).unwrap_or(TimeWindow {
+                number: d.timewindow,
+                start: d.last_evidence_ts,
+                end: d.last_evidence_ts,
+            });
+            let ws = hosts
+                .profile_mut(d.profile, d.last_evidence_ts)
+                .window_mut(&tw);
+            ws.accumulated_threat = 0.0;
+            ws.alerts += 1;
+            self.counts.alerts += 1;
+            alerts.push(Alert {
+                id: self.ids.next_id(),
+                profile: d.profile,
+                timewindow: tw,
+                last_evidence_ts: d.last_evidence_ts,
+                accumulated_threat_level: d.accumulated_threat_level,
+                threat_level: ThreatLevel::Critical,
+                confidence: alert_confidence(d.accumulated_threat_level),
+                evidence_ids: d.evidence_ids,
+                uids: d.uids,
+            });
+        }
+        self.decisions = decisions;
+        result.map(|()| alerts)
     }
 }
 
@@ -355,6 +481,83 @@ mod tests {
         assert_eq!(a.timewindow.number, 2);
         assert_eq!(a.timewindow.start, Timestamp(60 * S));
         assert_eq!(a.evidence_ids.len(), 2);
+    }
+
+    /// A shared rule that decides locally, as a server would, and answers late.
+    #[derive(Default)]
+    struct LateRule {
+        got: std::sync::Arc<std::sync::Mutex<Vec<SharedEvidence>>>,
+        sum: f64,
+        pending: Vec<EventId>,
+        ready: Vec<SharedDecision>,
+    }
+
+    impl SharedAlertRule for LateRule {
+        fn window_origin(&mut self, first: Timestamp) -> Timestamp {
+            first
+        }
+        fn add(&mut self, e: SharedEvidence) {
+            self.got.lock().unwrap().push(e.clone());
+            self.sum += e.weighted_threat;
+            if e.counts {
+                self.pending.push(e.id);
+            }
+            if self.sum >= 1.0 {
+                self.ready.push(SharedDecision {
+                    profile: e.profile,
+                    timewindow: e.timewindow,
+                    last_evidence_ts: e.timestamp,
+                    accumulated_threat_level: self.sum,
+                    evidence_ids: std::mem::take(&mut self.pending),
+                    uids: vec![Uid::connection(7)],
+                });
+                self.sum = 0.0;
+            }
+        }
+        fn decided(&mut self, _out: &mut Vec<SharedDecision>) {}
+        fn finish(&mut self, out: &mut Vec<SharedDecision>) -> Result<(), crate::Error> {
+            out.append(&mut self.ready);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_shared_rule_decides_and_its_late_decisions_become_alerts() {
+        let mut config = Config::default();
+        config.detection.evidence_detection_threshold = 0.01;
+        let mut f = Fixture::new(&config);
+        let rule = LateRule::default();
+        let got = rule.got.clone();
+        f.handler.share(Box::new(rule));
+        // Locally these would alert at once (threshold 0.6); shared, nothing is decided
+        // here.
+        for i in 0..3 {
+            assert!(alert_of(f.evidence(ThreatLevel::High, 0.5, Direction::Src, i * S)).is_none());
+        }
+        assert!(alert_of(f.evidence(ThreatLevel::Critical, 1.0, Direction::Dst, 3 * S)).is_none());
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), 4);
+        assert!((got[0].weighted_threat - 0.4).abs() < 1e-9);
+        assert!(got[0].counts && !got[3].counts);
+        assert_eq!(got[3].weighted_threat, 0.0);
+        assert_eq!(got[1].uids, vec![Uid::connection(S as u128)]);
+        let none = f
+            .handler
+            .shared_alerts(&mut f.hosts, &f.tws, false)
+            .unwrap();
+        assert!(none.is_empty());
+        let alerts = f.handler.shared_alerts(&mut f.hosts, &f.tws, true).unwrap();
+        assert_eq!(alerts.len(), 1);
+        let a = &alerts[0];
+        assert_eq!(a.evidence_ids, vec![got[0].id, got[1].id, got[2].id]);
+        assert_eq!(a.timewindow.number, 1);
+        assert_eq!(a.last_evidence_ts, Timestamp(2 * S));
+        assert!((a.accumulated_threat_level - 1.2).abs() < 1e-9);
+        assert_eq!(a.uids, vec![Uid::connection(7)]);
+        let w = f.hosts.profile(ip("10.0.0.9")).unwrap().window(1).unwrap();
+        assert_eq!((w.alerts, w.evidence), (1, 4));
+        assert_eq!(w.accumulated_threat, 0.0);
+        assert_eq!(f.handler.counts.alerts, 1);
     }
 
     #[test]

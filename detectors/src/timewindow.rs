@@ -33,6 +33,12 @@ impl TimeWindows {
         self.first
     }
 
+    /// Fixes window 1's start before the first flow (sensors that share their windows
+    /// agree on one start); flows before it fall in windows numbered 0 and below.
+    pub fn start_at(&mut self, first: Timestamp) {
+        self.first = Some(first);
+    }
+
     /// The window of `ts`; the first call fixes window 1's start.
     pub fn window_of(&mut self, ts: Timestamp) -> TimeWindow {
         let first = *self.first.get_or_insert(ts);
@@ -97,6 +103,15 @@ mod tests {
         // A late record from before the first flow falls in window 0, as in Slips.
         assert_eq!(tw.window_of(Timestamp(t0.0 - 1)).number, 0);
         assert_eq!(tw.window(2), Some(w2));
+    }
+
+    #[test]
+    fn a_start_fixed_before_the_first_flow_numbers_from_it() {
+        let mut tw = TimeWindows::new(Some(60 * S));
+        tw.start_at(Timestamp(1000 * S));
+        assert_eq!(tw.first(), Some(Timestamp(1000 * S)));
+        assert_eq!(tw.window_of(Timestamp(1130 * S)).number, 3);
+        assert_eq!(tw.window_of(Timestamp(999 * S)).number, 0);
     }
 
     #[test]

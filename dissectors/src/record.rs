@@ -18,7 +18,7 @@ use crate::time::Timestamp;
 use crate::tunnel::TunnelRecord;
 use crate::weird::WeirdRecord;
 use crate::x509::X509Record;
-use crate::zeek::LogSet;
+use crate::zeek::{write_record_line, LogFormat, LogSet, ZeekRecord};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
@@ -86,6 +86,35 @@ impl Record {
             Record::Smtp(r) => logs.write(r),
             Record::Tunnel(r) => logs.write(r),
         }
+    }
+}
+
+impl Record {
+    /// Renders the record as one line of its log (a TSV row or a JSON object with its
+    /// newline, no header) into `out` and returns the log's name; the records that are
+    /// inputs of aggregators write nothing and give `None`.
+    pub fn write_line(&self, out: &mut Vec<u8>, format: LogFormat) -> Option<&'static str> {
+        fn line<R: ZeekRecord>(out: &mut Vec<u8>, format: LogFormat, r: &R) -> &'static str {
+            write_record_line(out, format, r);
+            R::PATH
+        }
+        Some(match self {
+            Record::Conn(r) => line(out, format, r.as_ref()),
+            Record::Ssl(r) => line(out, format, r.as_ref()),
+            Record::X509(r) => line(out, format, r.as_ref()),
+            Record::Ssh(r) => line(out, format, r.as_ref()),
+            Record::Software(r) => line(out, format, r),
+            Record::Dns(r) => line(out, format, r),
+            Record::Http(r) => line(out, format, r.as_ref()),
+            Record::Files(r) => line(out, format, r.as_ref()),
+            Record::Dhcp(r) => line(out, format, r),
+            Record::Notice(r) => line(out, format, r),
+            Record::Weird(r) => line(out, format, r),
+            Record::Arp(r) => line(out, format, r),
+            Record::Smtp(r) => line(out, format, r),
+            Record::Tunnel(r) => line(out, format, r),
+            Record::SoftwareFound(_) | Record::DhcpMessage(_) => return None,
+        })
     }
 }
 
