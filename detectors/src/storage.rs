@@ -74,7 +74,7 @@ CREATE TABLE timewindows (
 const INDEXES: &str = "
 CREATE INDEX flows_profile_tw ON flows (profile, twid, ts);
 CREATE INDEX flows_uid ON flows (uid);
-CREATE INDEX flows_daddr ON flows (daddr);
+CREATE INDEX flows_daddr ON flows (daddr, twid, ts);
 CREATE INDEX records_profile_tw ON records (profile, twid, ts);
 CREATE INDEX records_uid ON records (uid);
 CREATE INDEX evidence_profile_tw ON evidence (profile, twid);
@@ -82,6 +82,22 @@ CREATE INDEX evidence_flows_uid ON evidence_flows (uid);
 CREATE INDEX evidence_flows_evidence ON evidence_flows (evidence_id);
 CREATE INDEX alerts_profile_tw ON alerts (profile, twid);
 CREATE INDEX alert_evidence_alert ON alert_evidence (alert_id);
+";
+
+/// Flows and bytes per profile per minute (profile `''`: every flow), and per profile:
+/// what the viewers plot (flows over time, top talkers), summed once at the end so a
+/// plot reads a few rows instead of every flow.
+const SUMMARIES: &str = "
+CREATE TABLE flows_per_minute AS
+    SELECT profile, CAST(ts / 60 AS INTEGER) AS minute, COUNT(*) AS flows,
+           SUM(orig_ip_bytes + resp_ip_bytes) AS bytes
+    FROM flows GROUP BY profile, minute;
+INSERT INTO flows_per_minute
+    SELECT '', minute, SUM(flows), SUM(bytes) FROM flows_per_minute GROUP BY minute;
+CREATE INDEX flows_per_minute_profile ON flows_per_minute (profile, minute);
+CREATE TABLE flows_per_profile AS
+    SELECT profile, SUM(flows) AS flows, SUM(bytes) AS bytes
+    FROM flows_per_minute WHERE profile <> '' GROUP BY profile;
 ";
 
 /// A span of a batch's byte arena.
@@ -251,9 +267,12 @@ impl Storage {
             Err(e) => return Err(Error::io(path, e)),
         }
         let conn = Connection::open(path).map_err(|e| Error::sqlite(path, e))?;
+        // WAL while the run writes, so a viewer (`slipstream view -w`) reads without
+        // ever making a commit wait; `finish` turns it back into a single file.
         conn.execute_batch(
-            "PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;",
         )
+        .and_then(|_| conn.busy_timeout(std::time::Duration::from_secs(10)))
         .and_then(|_| conn.execute_batch(SCHEMA))
         .map_err(|e| Error::sqlite(path, e))?;
         let (tx, rx) = bounded::<Msg>(4);
@@ -745,6 +764,7 @@ fn write_all(
                     }
                 }
                 tx.execute_batch(INDEXES).map_err(sql)?;
+                tx.execute_batch(SUMMARIES).map_err(sql)?;
                 {
                     let mut label = tx
                         .prepare("UPDATE flows SET label = 'malicious' WHERE uid = ?1")
@@ -761,6 +781,9 @@ fn write_all(
             }
         }
     }
+    // Back to a rollback journal: the finished database is one self-contained file. A
+    // viewer still holding it open keeps it in WAL mode, which readers handle as well.
+    let _ = conn.execute_batch("PRAGMA journal_mode = DELETE");
     conn.close().map_err(|(_, e)| sql(e))?;
     Ok(stats)
 }
