@@ -17,6 +17,11 @@
 //!   tags. Adding remote feeds later means an updater that downloads into this folder;
 //!   [`shared`] reloads when a file there changes.
 //!
+//! * `tor_exit_nodes`: the Tor Project's bulk exit list (one address per line, `#`
+//!   comments; `ExitAddress <ip> ...` lines of the `exit-addresses` list work too), for
+//!   `TOR_EXIT_NODE`. IoC feeds may also list URLs (`http://host/path`, or `host/path`),
+//!   matched against HTTP requests (`THREAT_INTELLIGENCE_MALICIOUS_URL`).
+//!
 //! Look-ups allocate nothing: addresses in a hash map, ranges behind a [`PrefixSet`]
 //! (one binary search rejects almost every address) and then one hash probe per prefix
 //! length in use, domains by exact name then by each parent domain.
@@ -76,6 +81,7 @@ pub struct TiSources {
     pub ti_feeds: Option<PathBuf>,
     pub ja3_feeds: Option<PathBuf>,
     pub ssl_feeds: Option<PathBuf>,
+    pub tor_exit_nodes: Option<PathBuf>,
 }
 
 impl TiSources {
@@ -87,6 +93,7 @@ impl TiSources {
             ti_feeds: config.resolve(&ti.ti_files),
             ja3_feeds: config.resolve(&ti.ja3_feeds),
             ssl_feeds: config.resolve(&ti.ssl_feeds),
+            tor_exit_nodes: config.resolve(&ti.tor_exit_nodes),
         }
     }
 }
@@ -116,6 +123,9 @@ pub struct ThreatIntel {
     ssl_sha1: HashMap<Box<str>, IocInfo>,
     file_hashes: HashMap<Box<str>, IocInfo>,
     known_fp_md5: HashMap<Box<str>, Box<str>>,
+    /// Listed URLs by [`url_key`].
+    urls: HashMap<Box<str>, IocInfo>,
+    tor_exit_nodes: hashbrown::HashSet<IpAddr>,
     warnings: Vec<String>,
     warnings_dropped: usize,
     stamps: Stamps,
@@ -128,11 +138,15 @@ enum IocType {
     Range(Cidr),
     Domain,
     Asn(u32),
+    Url,
 }
 
 fn ioc_type(s: &str) -> Option<IocType> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Some(IocType::Ip(ip));
+    }
+    if url_key(s).is_some() {
+        return Some(IocType::Url);
     }
     if s.contains('/') {
         return s.parse::<Cidr>().ok().map(IocType::Range);
@@ -162,6 +176,26 @@ pub fn is_domain(s: &str) -> bool {
     });
     let tld = s.rsplit('.').next().unwrap_or("");
     labels_ok && !tld.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A URL as it is looked up: `host/path?query`, the host lower-cased, without the
+/// scheme; `None` when `s` is not a URL of a named host (`http://...`, `https://...`
+/// or `domain/path`).
+pub fn url_key(s: &str) -> Option<String> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .unwrap_or(s);
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None if rest.len() != s.len() => (rest, "/"),
+        None => return None,
+    };
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if !is_domain(name) {
+        return None;
+    }
+    Some(format!("{}{path}", host.to_ascii_lowercase()))
 }
 
 fn threat_level_named(s: &str) -> Option<ThreatLevel> {
@@ -264,6 +298,11 @@ impl ThreatIntel {
         let mut ti = ThreatIntel::default();
         if let Some(dir) = &sources.local_dir {
             ti.load_local_dir(dir);
+        }
+        if let Some(path) = &sources.tor_exit_nodes {
+            if let Some(text) = ti.read(path) {
+                ti.parse_tor_exit_nodes(&text);
+            }
         }
         if let Some(dir) = &sources.remote_dir {
             let lists = [
@@ -400,6 +439,8 @@ impl ThreatIntel {
             + self.ja3.len()
             + self.ssl_sha1.len()
             + self.file_hashes.len()
+            + self.urls.len()
+            + self.tor_exit_nodes.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -487,6 +528,18 @@ impl ThreatIntel {
         }
     }
 
+    /// A Tor exit-node list: the first address on each line.
+    pub fn parse_tor_exit_nodes(&mut self, text: &str) {
+        for (_, line) in data_lines(text) {
+            if let Some(ip) = line
+                .split_whitespace()
+                .find_map(|t| t.parse::<IpAddr>().ok())
+            {
+                self.tor_exit_nodes.insert(ip);
+            }
+        }
+    }
+
     /// `known_fp_md5_hashes.csv`: `description, md5[, md5 ...]` per line.
     pub fn parse_known_fp_md5(&mut self, text: &str) {
         for (_, line) in data_lines(text) {
@@ -522,6 +575,11 @@ impl ThreatIntel {
                 insert(&mut self.domains, d.into_boxed_str(), info);
             }
             Some(IocType::Asn(n)) => insert(&mut self.asns, n, info),
+            Some(IocType::Url) => {
+                if let Some(key) = url_key(ioc) {
+                    insert(&mut self.urls, key.into_boxed_str(), info);
+                }
+            }
             None => return false,
         }
         true
@@ -813,6 +871,25 @@ impl ThreatIntel {
         self.known_fp_md5.get(&*lower(md5)).map(|d| &**d)
     }
 
+    /// Whether `ip` is a Tor exit node.
+    pub fn is_tor_exit_node(&self, ip: IpAddr) -> bool {
+        !self.tor_exit_nodes.is_empty() && self.tor_exit_nodes.contains(&ip)
+    }
+
+    /// The entry listing the URL of an HTTP request: `host` (as sent, port included)
+    /// and `uri`, with and without its query string.
+    pub fn url(&self, host: &str, uri: &str) -> Option<(String, &IocInfo)> {
+        if self.urls.is_empty() || host.is_empty() {
+            return None;
+        }
+        let key = format!("{}{uri}", host.to_ascii_lowercase());
+        if let Some(info) = self.urls.get(key.as_str()) {
+            return Some((key, info));
+        }
+        let path = key.split('?').next().unwrap_or(&key);
+        self.urls.get(path).map(|info| (key.clone(), info))
+    }
+
     pub fn has_ips(&self) -> bool {
         !self.ips.is_empty() || !self.range_filter.is_empty()
     }
@@ -919,6 +996,7 @@ mod tests {
             ti_feeds: Some(d.join("TI_feeds.csv")),
             ja3_feeds: Some(d.join("JA3_feeds.csv")),
             ssl_feeds: Some(d.join("SSL_feeds.csv")),
+            tor_exit_nodes: Some(d.join("tor_exit_nodes.txt")),
         }
     }
 
@@ -1043,7 +1121,36 @@ mod tests {
         assert_eq!(&*ja3.description, "TrickBot");
         assert!(ti.domain("www.malware-domain.example").is_some());
         assert!(ti.ip(ip("185.220.101.1")).is_some());
+        assert!(ti.is_tor_exit_node(ip("185.220.101.33")));
+        assert!(ti.url("malware-domain.example", "/bins/x86").is_some());
         assert!(!ti.changed_on_disk());
+    }
+
+    #[test]
+    fn urls_and_tor_exit_nodes() {
+        let mut ti = ThreatIntel::empty();
+        ti.parse_local_iocs(
+            "http://Evil.example/payload.exe,high,dropper\nbad.example/gate.php,medium,panel\n10.0.0.0/8,low,x\n",
+            &"f".into(),
+        );
+        ti.parse_tor_exit_nodes(
+            "# exit list\n185.220.101.7\nExitAddress 171.25.193.9 2024-01-01 00:00:00\n",
+        );
+        assert_eq!(url_key("https://a.example"), Some("a.example/".into()));
+        assert_eq!(url_key("1.2.3.0/24"), None);
+        assert_eq!(url_key("a.example"), None);
+        let (url, info) = ti.url("EVIL.example", "/payload.exe").unwrap();
+        assert_eq!(
+            (url.as_str(), &*info.description),
+            ("evil.example/payload.exe", "dropper")
+        );
+        assert!(ti.url("bad.example", "/gate.php?id=7").is_some());
+        assert!(ti.url("bad.example", "/other.php").is_none());
+        assert!(ti.url("good.example", "/payload.exe").is_none());
+        assert!(ti.is_tor_exit_node(ip("185.220.101.7")));
+        assert!(ti.is_tor_exit_node(ip("171.25.193.9")));
+        assert!(!ti.is_tor_exit_node(ip("8.8.8.8")));
+        assert!(ti.warnings().is_empty(), "{:?}", ti.warnings());
     }
 
     #[test]

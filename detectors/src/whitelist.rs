@@ -15,6 +15,7 @@ use std::time::SystemTime;
 
 use hashbrown::{HashMap, HashSet};
 
+use crate::config::Config;
 use crate::error::Error;
 use crate::evidence::{Direction, Evidence, Ioc, IocValue};
 use crate::mac::MacAddr;
@@ -65,6 +66,28 @@ pub struct WhitelistSources {
     pub whitelist: Option<PathBuf>,
     pub organizations: Option<PathBuf>,
     pub tranco: Option<PathBuf>,
+}
+
+impl WhitelistSources {
+    /// The files `config` names (its `whitelists` section); `None` when both the local
+    /// and the online whitelist are off.
+    pub fn from_config(config: &Config) -> Option<WhitelistSources> {
+        let w = &config.whitelists;
+        if !w.enable_local_whitelist && !w.enable_online_whitelist {
+            return None;
+        }
+        Some(WhitelistSources {
+            whitelist: w
+                .enable_local_whitelist
+                .then(|| config.resolve(&w.local_whitelist_path))
+                .flatten(),
+            organizations: config.resolve(&w.organizations_info_path),
+            tranco: w
+                .enable_online_whitelist
+                .then(|| config.resolve(&w.online_whitelist_path))
+                .flatten(),
+        })
+    }
 }
 
 #[derive(Debug, Default)]
@@ -132,6 +155,8 @@ impl Whitelist {
         let mut warnings = Vec::new();
         let mut wl = Whitelist::default();
         wl.parse_into(text, path, orgs_dir, &mut warnings)?;
+        // No file behind it: never "changed on disk".
+        wl.loaded_mtimes = mtimes(&wl.sources);
         Ok((wl, warnings))
     }
 
@@ -497,6 +522,51 @@ fn load_org(dir: &Path, name: &str) -> Result<Org, Error> {
     }
 }
 
+/// The organisations Slips knows (`utils.supported_orgs`), whose data ships in
+/// `organizations_info/`.
+pub const SUPPORTED_ORGS: [&str; 5] = ["google", "microsoft", "apple", "facebook", "twitter"];
+
+/// The data of the supported organisations, whitelisted or not, for detections that
+/// ask whether an address or a domain belongs to one (Slips' `OrgAnalyzer`).
+#[derive(Debug, Default)]
+pub struct Organizations {
+    orgs: Vec<Org>,
+}
+
+impl Organizations {
+    /// Reads the supported organisations found in `dir` (others are skipped).
+    pub fn load(dir: Option<&Path>) -> Self {
+        let orgs = dir.map_or_else(Vec::new, |dir| {
+            SUPPORTED_ORGS
+                .iter()
+                .filter_map(|name| load_org(dir, name).ok())
+                .collect()
+        });
+        Organizations { orgs }
+    }
+
+    fn org(&self, name: &str) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.name == name)
+    }
+
+    /// Slips' `is_ip_in_org`: `ip` is in one of the organisation's ranges.
+    pub fn ip_in_org(&self, ip: IpAddr, org: &str) -> bool {
+        self.org(org).is_some_and(|o| o.ranges.contains(ip))
+    }
+
+    /// Slips' `is_domain_in_org`: a domain of the organisation with the same top-level
+    /// domain is part of `domain`, or `domain` is part of it.
+    pub fn domain_in_org(&self, domain: &str, org: &str) -> bool {
+        let Some(o) = self.org(org) else { return false };
+        let domain = lower(domain);
+        let domain: &str = domain.trim_end_matches('.');
+        let tld = domain.rsplit('.').next().unwrap_or("");
+        o.domains.iter().any(|d| {
+            d.rsplit('.').next() == Some(tld) && (domain.contains(d.as_str()) || d.contains(domain))
+        })
+    }
+}
+
 fn mtimes(s: &WhitelistSources) -> Vec<Option<SystemTime>> {
     [&s.whitelist, &s.tranco]
         .iter()
@@ -532,6 +602,19 @@ mod tests {
 
     fn orgs_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/organizations_info")
+    }
+
+    #[test]
+    fn organizations_answer_for_ips_and_domains() {
+        let orgs = Organizations::load(Some(&orgs_dir()));
+        assert!(orgs.domain_in_org("www.google.com", "google"));
+        assert!(orgs.domain_in_org("mail.android.com", "google"));
+        assert!(!orgs.domain_in_org("google.evil.net", "google"));
+        assert!(!orgs.domain_in_org("example.com", "google"));
+        assert!(orgs.ip_in_org("8.8.8.8".parse().unwrap(), "google"));
+        assert!(!orgs.ip_in_org("1.2.3.4".parse().unwrap(), "google"));
+        assert!(!orgs.ip_in_org("8.8.8.8".parse().unwrap(), "nosuchorg"));
+        assert!(!Organizations::load(None).domain_in_org("www.google.com", "google"));
     }
 
     fn wl(text: &str) -> (Whitelist, Vec<String>) {
@@ -685,6 +768,8 @@ mod tests {
         assert!(w.ip_matches(ip("8.8.8.8"), None, Direction::Dst, Ignore::Alerts));
         assert!(!w.ignores_flows());
         assert!(!w.changed_on_disk());
+        // Parsed text has no file that could change.
+        assert!(!wl("ip,10.0.0.1,both,alerts\n").0.changed_on_disk());
     }
 
     #[test]

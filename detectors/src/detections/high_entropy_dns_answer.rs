@@ -40,7 +40,13 @@ impl Detector for HighEntropyDnsAnswer {
             return;
         }
         for a in d.answers.iter().flatten() {
-            if !matches!(a.data, RData::Txt(_)) {
+            // A TXT answer read back from a Zeek log is its text (`TXT <len> <text>`).
+            let txt = match a.data {
+                RData::Txt(_) => true,
+                RData::Text(_) => a.rtype == 16,
+                _ => false,
+            };
+            if !txt {
                 continue;
             }
             let answer = a.data.render();
@@ -108,6 +114,18 @@ mod tests {
             "A DNS TXT answer with high entropy. query: x.evil.example answer: \"TXT {} {blob}\" entropy: ",
             blob.len()
         )));
+    }
+
+    #[test]
+    fn txt_answers_read_from_zeek_logs_fire() {
+        let mut h = Harness::new(Config::default());
+        let mut d = HighEntropyDnsAnswer::new(&h.config);
+        let blob = "aGVsbG8gd29ybGQgdGhpcyBpcyBleGZpbHRyYXRlZCBkYXRhIFhZWjEyMzQ1Njc4OQ==";
+        let text = RData::Text(format!("TXT {} {blob}", blob.len()));
+        let mut r = dns("10.0.0.2", "x.evil.example", vec![text], 1.0);
+        assert_eq!(h.feed(&mut d, r.clone()).len(), 0, "not a TXT record");
+        r.answers.as_mut().unwrap()[0].rtype = 16;
+        assert_eq!(h.feed(&mut d, r).len(), 2);
     }
 
     #[test]

@@ -8,6 +8,8 @@ use crate::detector::Detector;
 
 pub mod arp_outside_localnet;
 pub mod arp_scan;
+pub mod cn_url_mismatch;
+pub mod command_and_control_channel;
 pub mod connection_to_multiple_ports;
 pub mod connection_to_private_ip;
 pub mod connection_without_dns;
@@ -27,6 +29,7 @@ pub mod high_entropy_dns_answer;
 pub mod horizontal_portscan;
 pub mod http_traffic;
 pub mod icmp_scan;
+pub mod incompatible_cn;
 pub mod incompatible_user_agent;
 pub mod invalid_dns_resolution;
 pub mod long_connection;
@@ -52,10 +55,13 @@ pub mod ti_blacklisted_asn;
 pub mod ti_blacklisted_domain;
 pub mod ti_blacklisted_ip;
 pub mod ti_dns_answer;
+pub mod ti_malicious_url;
+pub mod tor_exit_node;
 pub mod unknown_port;
 pub mod unsolicited_arp;
 pub mod vertical_portscan;
 pub mod weird_http_method;
+pub mod young_domain;
 
 type Constructor = fn(&Config) -> Box<dyn Detector>;
 
@@ -196,6 +202,26 @@ const REGISTRY: &[(&str, Constructor)] = &[
     (mitm_arp::NAME, |c| Box::new(mitm_arp::MitmArp::new(c))),
     (device_changing_ip::NAME, |c| {
         Box::new(device_changing_ip::DeviceChangingIp::new(c))
+    }),
+    (command_and_control_channel::NAME, |c| {
+        Box::new(command_and_control_channel::CommandAndControlChannel::new(
+            c,
+        ))
+    }),
+    (incompatible_cn::NAME, |c| {
+        Box::new(incompatible_cn::IncompatibleCn::new(c))
+    }),
+    (cn_url_mismatch::NAME, |c| {
+        Box::new(cn_url_mismatch::CnUrlMismatch::new(c))
+    }),
+    (young_domain::NAME, |c| {
+        Box::new(young_domain::YoungDomain::new(c))
+    }),
+    (tor_exit_node::NAME, |c| {
+        Box::new(tor_exit_node::TorExitNode::new(c))
+    }),
+    (ti_malicious_url::NAME, |c| {
+        Box::new(ti_malicious_url::TiMaliciousUrl::new(c))
     }),
 ];
 
