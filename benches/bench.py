@@ -62,7 +62,8 @@ def main():
     rows = []
     for w in [int(x) for x in args.workers.split(",")]:
         cpus = ",".join(str(c) for c in range(min(w + 1, os.cpu_count() or 1)))
-        for label, extra in [("conn.log only", ["--conn-only"]), ("all logs + detections", [])]:
+        for label, extra in [("conn.log only", ["--conn-only"]), ("all logs (every dissector)", ["--logs-only"]),
+                             ("all logs + detections", [])]:
             wall, rss = run_measured([binary, "-f", pcap, "-o", out, "--workers", str(w), "-v", "0"] + extra, cpus)
             rows.append((f"slipstream {label}, {w} worker(s)", wall, rss))
     if shutil.which("tshark"):

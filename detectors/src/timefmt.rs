@@ -1,6 +1,7 @@
 //! Timestamps as Slips prints them: ISO 8601 (`2021-09-14T13:07:06.123456+00:00`,
 //! Python's `isoformat()`, which leaves the fraction out when it is zero), in UTC.
 
+use dissectors::time::civil_from_days;
 use dissectors::Timestamp;
 
 /// Appends the ISO 8601 form of `ts` to `out`.
@@ -30,19 +31,35 @@ pub fn iso(ts: Timestamp) -> String {
     s
 }
 
-/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
-/// (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// A calendar date `YYYY-MM-DD` (anything after the day, e.g. a time, is ignored) to
+/// the timestamp of its midnight, UTC.
+pub fn parse_date(s: &str) -> Option<Timestamp> {
+    let s = s.trim();
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(Timestamp(days_from_civil(y, m, d) * 86_400 * 1_000_000))
+}
+
+/// (year, month, day) to days since 1970-01-01: the inverse of `civil_from_days`.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -61,5 +78,21 @@ mod tests {
             "2000-02-29T00:00:00.000001+00:00"
         );
         assert_eq!(iso(Timestamp(-1_000_000)), "1969-12-31T23:59:59+00:00");
+    }
+
+    #[test]
+    fn dates_parse_to_midnight() {
+        assert_eq!(parse_date("1970-01-01"), Some(Timestamp(0)));
+        assert_eq!(
+            parse_date("2000-02-29T10:00:00Z").map(iso).as_deref(),
+            Some("2000-02-29T00:00:00+00:00")
+        );
+        for days in [-800_000, -1, 0, 59, 11_016, 19_723, 400_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
+        }
+        assert_eq!(parse_date("2000-13-01"), None);
+        assert_eq!(parse_date("20000101"), None);
+        assert_eq!(parse_date("soon"), None);
     }
 }

@@ -56,7 +56,11 @@ fn zeek() -> Vec<ConnRecord> {
         .filter(|l| !l.starts_with("### BTest"))
         .map(|l| l.replace("XXXXXXXXXX.XXXXXX", "0.000000") + "\n")
         .collect::<String>();
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crossformat-zeek-conn.log");
+    // One file per caller: the tests run in parallel.
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "crossformat-zeek-conn-{:?}.log",
+        std::thread::current().id()
+    ));
     std::fs::write(&tmp, unmasked).unwrap();
     read(&tmp)
 }

@@ -13,6 +13,8 @@ pub struct LogSet {
     format: LogFormat,
     open: SinkFactory,
     writers: BTreeMap<&'static str, LogWriter<Box<dyn Write + Send>>>,
+    /// Rows of logs closed by a rotation, per path.
+    rotated_rows: BTreeMap<&'static str, u64>,
 }
 
 impl LogSet {
@@ -21,6 +23,7 @@ impl LogSet {
             format,
             open,
             writers: BTreeMap::new(),
+            rotated_rows: BTreeMap::new(),
         }
     }
 
@@ -36,9 +39,31 @@ impl LogSet {
         }
     }
 
-    /// Rows written so far, per log path.
+    pub fn format(&self) -> LogFormat {
+        self.format
+    }
+
+    /// Rows written so far, per log path, rotated logs included.
     pub fn counts(&self) -> Vec<(&'static str, u64)> {
-        self.writers.iter().map(|(p, w)| (*p, w.rows())).collect()
+        let mut counts = self.rotated_rows.clone();
+        for (p, w) in &self.writers {
+            *counts.entry(p).or_default() += w.rows();
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Closes every open log (footer written, flushed), as at the end of a run; the next
+    /// record of a path opens a new log through the factory. Returns the paths closed,
+    /// for the caller to rename their files.
+    pub fn rotate(&mut self) -> io::Result<Vec<&'static str>> {
+        let now = SystemTime::now();
+        let mut closed = Vec::with_capacity(self.writers.len());
+        for (path, w) in std::mem::take(&mut self.writers) {
+            *self.rotated_rows.entry(path).or_default() += w.rows();
+            w.close(now)?;
+            closed.push(path);
+        }
+        Ok(closed)
     }
 
     /// Writes every footer and flushes every log.

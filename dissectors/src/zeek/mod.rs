@@ -10,7 +10,7 @@ mod writer;
 pub use escape::{escape_bytes_lossy, write_tsv_escaped};
 pub use logset::{LogSet, SinkFactory};
 pub use row::Row;
-pub use writer::{write_record_line, LogFormat, LogWriter};
+pub use writer::{write_record_line, zeek_wall_time, LogFormat, LogWriter};
 
 use crate::time::Timestamp;
 
