@@ -5,6 +5,7 @@ mod key;
 mod reassembly;
 mod table;
 mod tcp;
+mod timers;
 
 pub use dissectors::net::LocalNets;
 pub use history::History;

@@ -1,8 +1,6 @@
 //! The flow table of one worker: connections keyed by flow, their timers, and the
 //! records they produce when they end.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
@@ -15,6 +13,7 @@ use hashbrown::HashMap;
 use super::history::{mask, History};
 use super::key::FlowKey;
 use super::tcp::{Close, EndpointState, Segment, StreamSink, TcpState};
+use super::timers::{DueAt, TimerWheel};
 use crate::decode::{transport_checksum_ok, ArpFields, Decoded, L4};
 use dissectors::arp::{ArpOperation, ArpRecord};
 use dissectors::net::LocalNets;
@@ -101,6 +100,12 @@ struct Timer {
     epoch: u32,
     slot: u32,
     kind: TimerKind,
+}
+
+impl DueAt for Timer {
+    fn due_micros(&self) -> i64 {
+        self.at.0
+    }
 }
 
 struct Dissectors {
@@ -281,7 +286,7 @@ pub struct ConnTable {
     index: HashMap<FlowKey, u32>,
     slots: Vec<Option<Conn>>,
     free: Vec<u32>,
-    timers: BinaryHeap<Reverse<Timer>>,
+    timers: TimerWheel<Timer>,
     /// Queue length at which the timers of ended connections are purged.
     purge_timers_at: usize,
     next_serial: u64,
@@ -304,7 +309,7 @@ impl ConnTable {
             index: HashMap::new(),
             slots: Vec::new(),
             free: Vec::new(),
-            timers: BinaryHeap::new(),
+            timers: TimerWheel::default(),
             purge_timers_at: MIN_TIMER_PURGE,
             next_serial: 0,
             stats: TableStats::default(),
@@ -324,11 +329,7 @@ impl ConnTable {
 
     /// Runs the timers due at `now` (network time), as Zeek does before each packet.
     pub fn advance(&mut self, now: Timestamp) {
-        while let Some(Reverse(t)) = self.timers.peek().copied() {
-            if t.at > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some(t) = self.timers.pop_due(now.0) {
             let mut scratch = std::mem::take(&mut self.scratch);
             self.fire(t, &mut scratch);
             self.emit(t.at, scratch);
@@ -425,18 +426,18 @@ impl ConnTable {
         // last purge (amortized constant work per timer).
         if self.timers.len() >= self.purge_timers_at {
             let slots = &self.slots;
-            self.timers.retain(|Reverse(t)| {
+            self.timers.retain(|t| {
                 matches!(slots.get(t.slot as usize), Some(Some(c)) if c.serial == t.serial && c.epoch == t.epoch)
             });
             self.purge_timers_at = (2 * self.timers.len()).max(MIN_TIMER_PURGE);
         }
-        self.timers.push(Reverse(Timer {
+        self.timers.push(Timer {
             at,
             serial,
             epoch,
             slot,
             kind,
-        }));
+        });
     }
 
     /// Processes one decoded packet; `bytes` are the bytes `d` was decoded from, and
