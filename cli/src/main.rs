@@ -1,9 +1,15 @@
 //! `slipstream`: the command-line front end. Flags follow Slips where they mean the same
 //! thing (`-f`, `-i`, `-o`, `-c`, `-F`, `-v`).
 
+mod blocking;
+mod capture;
 mod console;
 mod daemon;
 mod output;
+mod rotation;
+mod sharing;
+mod tui;
+mod view;
 mod zeek;
 
 use std::path::{Path, PathBuf};
@@ -55,9 +61,13 @@ struct Args {
     #[arg(short = 'g', long = "growing")]
     growing: bool,
 
-    /// BPF filter for live capture (runs in the kernel).
+    /// BPF filter for live capture (runs in the kernel with pcap, in user space before
+    /// decoding with AF_XDP).
     #[arg(short = 'F', long = "pcapfilter")]
     filter: Option<String>,
+
+    #[command(flatten)]
+    capture: capture::CaptureArgs,
 
     /// Output folder for the logs, alerts and flows.sqlite.
     #[arg(short = 'o', long = "output", default_value = "output")]
@@ -83,6 +93,11 @@ struct Args {
     #[arg(long)]
     conn_only: bool,
 
+    /// Only rebuild Zeek's logs (every dissector, no profiles, detections, alerts or
+    /// flows.sqlite): slipstream as a replacement for Zeek alone.
+    #[arg(long, conflicts_with = "conn_only")]
+    logs_only: bool,
+
     /// Ignore transport checksums (Zeek's -C): needed for captures taken on a host with
     /// checksum offloading, where outgoing packets carry unfilled checksums.
     #[arg(short = 'C', long = "ignore-checksums")]
@@ -100,10 +115,29 @@ struct Args {
     #[arg(short = 'S', long = "stopdaemon")]
     stop_daemon: bool,
 
+    /// Share the analysis with other sensors through Redis: `redis://host:port/db`
+    /// (several comma-separated URLs: a Redis Cluster's nodes). Overrides `redis.url`.
+    #[arg(long = "redis", value_name = "URL")]
+    redis: Option<String>,
+
+    /// Save the analysis: a snapshot of the Redis data set (`redis_backup.rdb`) with
+    /// `--redis`, else the SQLite file (written even if the configuration turns it off).
+    #[arg(short = 's', long = "save")]
+    save: bool,
+
     /// Verbosity, as in Slips: 0 nothing, 1 the summary and alerts, 2 also the files read
     /// and written and every evidence, 3 also new profiles and time windows.
     #[arg(short = 'v', long = "verbose", default_value_t = 1)]
     verbose: u8,
+
+    /// Block the addresses of profiles that raise an alert in the Linux firewall
+    /// (nftables, else iptables; needs root), as Slips' -p: with -i, or -f -g.
+    #[arg(short = 'p', long = "blocking")]
+    blocking: bool,
+
+    /// Remove everything slipstream added to the firewall and exit (Slips' `-cb`).
+    #[arg(long = "clearblocking", alias = "clear-blocking")]
+    clear_blocking: bool,
 
     /// Let Zeek dissect the capture file or interface instead of the native engine, when
     /// `zeek` is installed (on PATH); its logs go to `OUT/zeek_files/` and are read back.
@@ -115,6 +149,16 @@ struct Args {
     /// all): 0 none, 1 errors, 2 unsupported input, 3 developer warnings.
     #[arg(short = 'e', long = "debug", default_value_t = 0)]
     debug: u8,
+
+    /// Serve the web interface (web_interface.port on 127.0.0.1) while the run goes on,
+    /// and after it until Ctrl+C.
+    #[arg(short = 'w', long = "webinterface")]
+    web: bool,
+
+    /// Show a saved analysis (a run's flows.sqlite or output folder) in the web
+    /// interface: the same as `slipstream view FILE`.
+    #[arg(short = 'd', long = "db", value_name = "FILE")]
+    db: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -129,10 +173,32 @@ enum Command {
         #[arg(long, default_value = "flows")]
         table: String,
     },
+    /// Serve the web interface over a run's output folder (or its flows.sqlite) on
+    /// 127.0.0.1: profiles, time windows, timelines, flows, evidence, alerts, plots.
+    View {
+        path: PathBuf,
+        /// Port (default: web_interface.port of the configuration, 55000).
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Browse a run's output folder (or its flows.sqlite) in the terminal, keyboard
+    /// only: profiles, time windows, timelines, flows, evidence, alerts. A run still
+    /// writing is read again every --refresh seconds.
+    Tui {
+        path: PathBuf,
+        #[arg(long, default_value_t = 2.0)]
+        refresh: f64,
+    },
+    /// The privileged part of blocking (-p), started by slipstream itself.
+    #[command(name = "blocker", hide = true)]
+    Blocker {
+        #[arg(long, default_value = "auto")]
+        firewall: String,
+    },
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = Args::parse_from(blocking::rewrite_args(std::env::args_os()));
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`slipstream export ... | head`) is the reader's choice, not a failure.
@@ -173,6 +239,21 @@ fn run(args: &Args) -> Result<()> {
         std::io::Write::flush(&mut out)?;
         return Ok(());
     }
+    if let Some(Command::Tui { path, refresh }) = &args.command {
+        return tui::run(path, *refresh);
+    }
+    if let Some(Command::View { path, port }) = &args.command {
+        return view::serve(path, *port, &args.config);
+    }
+    if let Some(db) = &args.db {
+        return view::serve(db, None, &args.config);
+    }
+    if let Some(Command::Blocker { firewall }) = &args.command {
+        return blocking::serve(firewall);
+    }
+    if args.clear_blocking {
+        return blocking::clear();
+    }
     if args.stop_daemon {
         return daemon::stop(&args.output);
     }
@@ -198,7 +279,7 @@ fn run(args: &Args) -> Result<()> {
         Format::Json => LogFormat::Json,
     };
     let console = console::Console::new(args.verbose, args.debug);
-    let settings = detectors::Config::load(&args.config)
+    let mut settings = detectors::Config::load(&args.config)
         .with_context(|| format!("cannot load the configuration {}", args.config.display()))?;
     console.info(2, &format!("configuration: {}", args.config.display()));
     // Zeek's Site::local_nets: the private address space plus the home networks.
@@ -210,8 +291,37 @@ fn run(args: &Args) -> Result<()> {
     }
     dissectors::net::install_local_nets(local.clone());
     config.tracker.local_nets = local;
-    let analysis = (!args.conn_only).then_some(settings);
+    let mut blocking = blocking::Blocking::start(
+        args.blocking,
+        !args.interface.is_empty() || args.growing,
+        !args.conn_only,
+        &settings,
+        &args.output,
+        stop.clone(),
+    )?;
+    let redis = sharing::redis_url(&settings, args.redis.as_deref());
+    sharing::prepare(&mut settings, args.save, redis.as_deref());
+    let shared = settings.clone();
+    // As in Slips, only a live capture's logs are rotated.
+    let rotation = (settings.parameters.rotation && !args.interface.is_empty()).then(|| {
+        (
+            settings.parameters.rotation_period_micros(),
+            settings.parameters.keep_rotated_micros(),
+        )
+    });
+    let analysis = (!args.conn_only && !args.logs_only).then_some(settings);
     let mut outputs = Outputs::open(&args.output, format, analysis)?;
+    if let Some((period, keep)) = rotation {
+        outputs.rotate_logs(period, keep);
+    }
+    sharing::attach(&mut outputs, &shared, redis.as_deref(), &args.output)?;
+    blocking.attach(&mut outputs);
+    let web = view::during_run(
+        args.web,
+        !args.conn_only && !args.logs_only,
+        &args.output,
+        &shared,
+    )?;
     outputs.subscribe(Box::new(console::ConsoleReport::new(console.clone())));
     console.info(2, &format!("writing into {}", args.output.display()));
     let started = Instant::now();
@@ -256,6 +366,7 @@ fn run(args: &Args) -> Result<()> {
             }
             Input::Logs(records) => {
                 let mut bar = console.progress(None);
+                blocking.capture_open();
                 let stats = read_logs(records, &stop, &mut outputs, &bar.counts);
                 bar.finish();
                 stats
@@ -274,16 +385,19 @@ fn run(args: &Args) -> Result<()> {
         _ => None,
     } {
         source = args.interface.join(",");
+        blocking.capture_open();
         read_logs(records, &stop, &mut outputs, &console::Counts::default())
     } else if !args.interface.is_empty() {
         source = args.interface.join(",");
         let options = LiveOptions {
             filter: args.filter.clone(),
+            backend: args.capture.backend()?,
             ..LiveOptions::default()
         };
         let out_dir = args.output.clone();
         let verbose = args.verbose;
         let mut status = |s: &engine::pipeline::LiveStatus| {
+            blocking.capture_open();
             output::write_live_status(&out_dir, s, verbose);
         };
         let every = Duration::from_secs(args.status_every.max(1));
@@ -302,10 +416,16 @@ fn run(args: &Args) -> Result<()> {
     };
     let elapsed = started.elapsed();
     let report = outputs.finish(&stats)?;
+    if args.save {
+        if let Some(saved) = sharing::save(redis.as_deref(), &args.output)? {
+            console.info(1, &saved);
+        }
+    }
     console.run_problems(&stats);
     if args.verbose > 0 {
         print_summary(&source, &stats, elapsed, &report, &args.output, &console);
     }
+    view::after_run(web, &stop);
     if args.daemon {
         let _ = std::fs::remove_file(daemon::pid_file(&args.output));
     }

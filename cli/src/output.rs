@@ -15,6 +15,7 @@ pub struct Outputs {
     analysis: Option<detectors::Analysis>,
     write_error: Option<std::io::Error>,
     dir: std::path::PathBuf,
+    rotation: Option<crate::rotation::Rotation>,
 }
 
 /// What was written, for the summary.
@@ -51,6 +52,7 @@ impl Outputs {
             analysis,
             write_error: None,
             dir: dir.to_path_buf(),
+            rotation: None,
         })
     }
 
@@ -62,11 +64,29 @@ impl Outputs {
         }
     }
 
+    /// Hands the alert decision to a rule shared with other sensors (`--redis`).
+    pub fn share_alert_rule(&mut self, rule: Box<dyn detectors::alert::SharedAlertRule>) {
+        if let Some(a) = self.analysis.as_mut() {
+            a.share_alert_rule(rule);
+        }
+    }
+
+    /// Rotates the Zeek-format logs every `period` of network time, deleting rotated
+    /// logs older than `keep` (microseconds).
+    pub fn rotate_logs(&mut self, period: i64, keep: i64) {
+        self.rotation = Some(crate::rotation::Rotation::new(&self.dir, period, keep));
+    }
+
     /// One record from the pipeline: into its log and through the detections.
     pub fn record(&mut self, record: Record) {
         if self.write_error.is_none() {
+            if let Some(r) = self.rotation.as_mut() {
+                if let Err(e) = r.before_record(record.ts(), &mut self.logs) {
+                    self.write_error = Some(e);
+                }
+            }
             if let Err(e) = record.write_to(&mut self.logs) {
-                self.write_error = Some(e);
+                self.write_error.get_or_insert(e);
             }
         }
         if let Some(a) = self.analysis.as_mut() {
@@ -155,11 +175,15 @@ pub fn write_live_status(dir: &Path, s: &LiveStatus, verbose: u8) {
         .map(|i| {
             serde_json::json!({
                 "interface": i.interface,
+                "capture": i.method,
                 "packets": i.packets,
                 "bytes": i.bytes,
                 "kernel_received": i.kernel.received,
                 "kernel_dropped": i.kernel.dropped,
                 "interface_dropped": i.kernel.if_dropped,
+                "filtered": i.kernel.filtered,
+                "fill_ring_empty": i.kernel.fill_ring_empty,
+                "invalid_descs": i.kernel.invalid_descs,
             })
         })
         .collect();
@@ -177,10 +201,19 @@ pub fn write_live_status(dir: &Path, s: &LiveStatus, verbose: u8) {
             .interfaces
             .iter()
             .map(|i| {
-                format!(
-                    "{}: {} packets, {} bytes, kernel drops {}+{}",
-                    i.interface, i.packets, i.bytes, i.kernel.dropped, i.kernel.if_dropped
-                )
+                let mut part = format!(
+                    "{} ({}): {} packets, {} bytes, kernel drops {}+{}",
+                    i.interface,
+                    i.method,
+                    i.packets,
+                    i.bytes,
+                    i.kernel.dropped,
+                    i.kernel.if_dropped
+                );
+                if i.kernel.filtered > 0 {
+                    part += &format!(", filtered in user space {}", i.kernel.filtered);
+                }
+                part
             })
             .collect();
         eprintln!(

@@ -31,6 +31,9 @@ pub struct Config {
     pub profiles: ProfileLimits,
     #[serde(rename = "threatintelligence")]
     pub threat_intelligence: ThreatIntelligence,
+    pub blocking: Blocking,
+    pub redis: Redis,
+    pub web_interface: WebInterface,
     /// Folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -46,6 +49,59 @@ pub struct Parameters {
     /// Networks whose addresses get profiles (Slips' `home_network`); empty: every
     /// address seen gets one.
     pub home_network: Vec<String>,
+    /// Write every profile's Stratosphere letters per tuple and window to
+    /// `strato_letters.tsv` in the output folder.
+    pub export_strato_letters: bool,
+    /// Rotate the Zeek-format logs of a live capture (`-i`), as Slips does: every
+    /// `rotation_period` of network time, aligned to multiples of it.
+    pub rotation: bool,
+    /// Zeek's interval syntax: a number and usec, msec, sec, min, hr or day (plural and
+    /// a space allowed), e.g. `1day`, `30 min`.
+    pub rotation_period: String,
+    /// Rotated logs older than this are deleted (days, as in Slips: `1 day`).
+    pub keep_rotated_files_for: String,
+    /// User slipstream runs as once a live capture is open (and the privileged blocking
+    /// part, with -p, is started); empty: the user it was started as.
+    pub drop_privileges_to: String,
+}
+
+impl Parameters {
+    /// `rotation_period` in microseconds (checked at load).
+    pub fn rotation_period_micros(&self) -> i64 {
+        zeek_interval_micros(&self.rotation_period).unwrap_or(86_400_000_000)
+    }
+
+    /// `keep_rotated_files_for` in microseconds (checked at load).
+    pub fn keep_rotated_micros(&self) -> i64 {
+        zeek_interval_micros(&self.keep_rotated_files_for).unwrap_or(86_400_000_000)
+    }
+}
+
+/// A Zeek interval constant (`1day`, `2 hrs`, `30min`, `10 sec`, `500 msec`) in
+/// microseconds; `None` when it is not one or is not positive.
+pub fn zeek_interval_micros(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let unit = unit.trim();
+    let unit = unit
+        .strip_suffix('s')
+        .filter(|u| !u.is_empty())
+        .unwrap_or(unit);
+    let micros_per = match unit {
+        "usec" => 1.0,
+        "msec" => 1e3,
+        "sec" => 1e6,
+        "min" => 60e6,
+        "hr" => 3600e6,
+        "day" => 86_400e6,
+        _ => return None,
+    };
+    let micros = number * micros_per;
+    (1.0..1e18).contains(&micros).then_some(micros as i64)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
@@ -190,6 +246,9 @@ pub struct Enrichment {
     pub geo_database: PathBuf,
     /// IEEE OUI registry (`oui.txt`); empty: no MAC vendors.
     pub oui_database: PathBuf,
+    /// Whois data of domains, CSV `domain,creation_date,organization` (what Slips asks
+    /// whois for; see `crate::online`); empty: no domain ages or registrants.
+    pub whois_database: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -216,6 +275,9 @@ impl Default for Config {
             enrichment: Enrichment::default(),
             profiles: ProfileLimits::default(),
             threat_intelligence: ThreatIntelligence::default(),
+            blocking: Blocking::default(),
+            redis: Redis::default(),
+            web_interface: WebInterface::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -227,6 +289,11 @@ impl Default for Parameters {
             time_window_width: TimeWindowWidth::Seconds(3600.0),
             analysis_direction: AnalysisDirection::Out,
             home_network: Vec::new(),
+            export_strato_letters: false,
+            rotation: true,
+            rotation_period: "1day".into(),
+            keep_rotated_files_for: "1 day".into(),
+            drop_privileges_to: String::new(),
         }
     }
 }
@@ -289,6 +356,8 @@ pub struct ThreatIntelligence {
     pub ti_files: PathBuf,
     pub ja3_feeds: PathBuf,
     pub ssl_feeds: PathBuf,
+    /// The Tor Project's list of exit nodes (one address per line); empty: none.
+    pub tor_exit_nodes: PathBuf,
 }
 
 impl Default for ThreatIntelligence {
@@ -299,6 +368,95 @@ impl Default for ThreatIntelligence {
             ti_files: PathBuf::from("TI_feeds.csv"),
             ja3_feeds: PathBuf::from("JA3_feeds.csv"),
             ssl_feeds: PathBuf::from("SSL_feeds.csv"),
+            tor_exit_nodes: PathBuf::new(),
+        }
+    }
+}
+
+/// Blocking of the profiles that raise an alert (`-p`), in Slips' blocking module's
+/// terms: the attacker's address is dropped by the Linux firewall until the end of
+/// the time window `unblock_after_time_windows` after the alert's (Slips hard-codes 1).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Blocking {
+    /// Time windows after the alert's window at whose end an address is unblocked; a
+    /// new alert extends it. With `only_one_tw` a block lasts until `-cb`.
+    pub unblock_after_time_windows: u32,
+    /// Which firewall to drive: `auto` (nftables when `nft` works, else iptables),
+    /// `nftables` or `iptables`.
+    pub firewall: FirewallChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FirewallChoice {
+    Auto,
+    Nftables,
+    Iptables,
+}
+
+impl FirewallChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallChoice::Auto => "auto",
+            FirewallChoice::Nftables => "nftables",
+            FirewallChoice::Iptables => "iptables",
+        }
+    }
+}
+
+/// Sharing the analysis with other sensors through Redis (the `sharing` crate; the
+/// command line's `--redis` overrides `url`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Redis {
+    /// `redis://host:port/db`; several, comma-separated, are the seed nodes of a Redis
+    /// Cluster. Empty: nothing is shared.
+    pub url: String,
+    /// Treat a single `url` as a node of a Redis Cluster.
+    pub cluster: bool,
+    /// Operations kept in memory while Redis is unreachable before the rest goes to a
+    /// spill file in the output folder.
+    pub buffer: usize,
+    /// Seconds the end of a run waits for an unreachable Redis before keeping what is
+    /// undelivered in a file of the output folder.
+    pub finish_timeout: f64,
+    /// Publish every flow and record on Slips' channels (`new_flow`, `new_dns` ...).
+    pub publish_flows: bool,
+}
+
+impl Default for Redis {
+    fn default() -> Self {
+        Redis {
+            url: String::new(),
+            cluster: false,
+            buffer: 100_000,
+            finish_timeout: 30.0,
+            publish_flows: true,
+        }
+    }
+}
+
+/// The web interface (`slipstream view`, `-w`), as Slips' `web_interface` section.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebInterface {
+    /// Port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Default for WebInterface {
+    fn default() -> Self {
+        // Slips' default.
+        WebInterface { port: 55000 }
+    }
+}
+
+impl Default for Blocking {
+    fn default() -> Self {
+        Blocking {
+            unblock_after_time_windows: 1,
+            firewall: FirewallChoice::Auto,
         }
     }
 }
@@ -363,6 +521,23 @@ impl Config {
             key: key.to_string(),
             message,
         };
+        for (key, value) in [
+            (
+                "parameters.rotation_period",
+                &self.parameters.rotation_period,
+            ),
+            (
+                "parameters.keep_rotated_files_for",
+                &self.parameters.keep_rotated_files_for,
+            ),
+        ] {
+            if zeek_interval_micros(value).is_none() {
+                return Err(err(
+                    key,
+                    format!("{value:?} is not an interval such as 1day, 12 hrs or 30min"),
+                ));
+            }
+        }
         if let TimeWindowWidth::Seconds(w) = self.parameters.time_window_width {
             if !(w.is_finite() && w > 0.0) {
                 return Err(err(
@@ -505,6 +680,27 @@ mod tests {
     }
 
     #[test]
+    fn zeek_intervals() {
+        assert_eq!(zeek_interval_micros("1day"), Some(86_400_000_000));
+        assert_eq!(zeek_interval_micros("1 day"), Some(86_400_000_000));
+        assert_eq!(zeek_interval_micros("2days"), Some(172_800_000_000));
+        assert_eq!(zeek_interval_micros("12 hrs"), Some(43_200_000_000));
+        assert_eq!(zeek_interval_micros("30min"), Some(1_800_000_000));
+        assert_eq!(zeek_interval_micros("1.5 sec"), Some(1_500_000));
+        assert_eq!(zeek_interval_micros("500 msec"), Some(500_000));
+        assert_eq!(zeek_interval_micros("7usecs"), Some(7));
+        for bad in ["", "day", "1", "1 week", "-1 day", "0 sec", "1 s"] {
+            assert_eq!(zeek_interval_micros(bad), None, "{bad:?}");
+        }
+        let e = parse("parameters:\n  rotation_period: 1 week\n").unwrap_err();
+        assert!(e.to_string().contains("parameters.rotation_period"), "{e}");
+        let c = parse("parameters:\n  rotation_period: 1hr\n  keep_rotated_files_for: 2 days\n")
+            .unwrap();
+        assert_eq!(c.parameters.rotation_period_micros(), 3_600_000_000);
+        assert_eq!(c.parameters.keep_rotated_micros(), 172_800_000_000);
+    }
+
+    #[test]
     fn reads_slips_keys() {
         let c = parse(
             "parameters:\n  time_window_width: 60\n  analysis_direction: all\n  home_network: [192.168.0.0/16]\ndetection:\n  evidence_detection_threshold: 0.08\n",
@@ -549,6 +745,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("detection.evidence_detection_threshold"), "{e}");
+        let e = parse("blocking:\n  firewall: pf\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("blocking.firewall"), "{e}");
+    }
+
+    #[test]
+    fn reads_blocking() {
+        let c = parse(
+            "blocking:\n  unblock_after_time_windows: 3\n  firewall: iptables\nparameters:\n  drop_privileges_to: nobody\n",
+        )
+        .unwrap();
+        assert_eq!(c.blocking.unblock_after_time_windows, 3);
+        assert_eq!(c.blocking.firewall, FirewallChoice::Iptables);
+        assert_eq!(c.parameters.drop_privileges_to, "nobody");
+        let d = Config::default().blocking;
+        assert_eq!(d.unblock_after_time_windows, 1);
+        assert_eq!(d.firewall, FirewallChoice::Auto);
+        assert!(Config::default().parameters.drop_privileges_to.is_empty());
     }
 
     #[test]

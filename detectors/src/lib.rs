@@ -25,11 +25,14 @@ pub mod evidence;
 pub mod export;
 pub mod geo;
 pub mod mac;
+pub mod online;
 pub mod output;
 pub mod ports;
 pub mod profile;
+pub mod query;
 pub mod slips;
 pub mod storage;
+pub mod strato_letters;
 pub mod subscriber;
 pub mod threat_intel;
 pub mod timefmt;
@@ -142,27 +145,13 @@ impl Analysis {
         std::fs::create_dir_all(output_dir).map_err(|e| Error::io(output_dir, e))?;
         let mut warnings = Vec::new();
 
-        let whitelist = if config.whitelists.enable_local_whitelist
-            || config.whitelists.enable_online_whitelist
-        {
-            let sources = WhitelistSources {
-                whitelist: config
-                    .whitelists
-                    .enable_local_whitelist
-                    .then(|| config.resolve(&config.whitelists.local_whitelist_path))
-                    .flatten(),
-                organizations: config.resolve(&config.whitelists.organizations_info_path),
-                tranco: config
-                    .whitelists
-                    .enable_online_whitelist
-                    .then(|| config.resolve(&config.whitelists.online_whitelist_path))
-                    .flatten(),
-            };
-            let (wl, w) = Whitelist::load(sources)?;
-            warnings.extend(w);
-            wl
-        } else {
-            Whitelist::empty()
+        let whitelist = match WhitelistSources::from_config(&config) {
+            Some(sources) => {
+                let (wl, w) = Whitelist::load(sources)?;
+                warnings.extend(w);
+                wl
+            }
+            None => Whitelist::empty(),
         };
 
         let asn = config.resolve(&config.enrichment.asn_database);
@@ -184,6 +173,8 @@ impl Analysis {
         // they hold it); its load problems are the user's to know.
         let feeds = threat_intel::shared(&config);
         warnings.extend(feeds.warnings().iter().cloned());
+        let domain_info = online::shared_domain_info(&config);
+        warnings.extend(domain_info.warnings().iter().cloned());
 
         let outputs = AlertOutputs::create(
             output_dir,
@@ -214,7 +205,7 @@ impl Analysis {
             whitelist,
             outputs,
             storage,
-            subscribers: Vec::new(),
+            subscribers: strato_letters::StratoLettersExporter::subscribers(&config, output_dir)?,
             pending: Vec::new(),
             records: 0,
             flows: 0,
@@ -236,6 +227,12 @@ impl Analysis {
     /// Adds a part told of every flow, evidence and alert (see [`Subscriber`]).
     pub fn subscribe(&mut self, subscriber: Box<dyn Subscriber>) {
         self.subscribers.push(subscriber);
+    }
+
+    /// Hands the alert decision (and the start of window 1) to a rule shared with other
+    /// sensors, before the first record.
+    pub fn share_alert_rule(&mut self, rule: Box<dyn alert::SharedAlertRule>) {
+        self.handler.share(rule);
     }
 
     pub fn config(&self) -> &Config {
@@ -283,6 +280,11 @@ impl Analysis {
         if self.whitelist.ignores_flows() && self.is_whitelisted_flow(record, src, dst) {
             self.whitelisted_flows += 1;
             return;
+        }
+        if self.windows.first().is_none() {
+            if let Some(rule) = self.handler.shared_rule() {
+                self.windows.start_at(rule.window_origin(ts));
+            }
         }
         let tw = self.windows.window_of(ts);
         self.last_window = Some(tw);
@@ -339,6 +341,22 @@ impl Analysis {
         if !self.pending.is_empty() {
             self.handle_pending();
         }
+        self.raise_shared_alerts(false);
+    }
+
+    /// Raises the alerts a shared rule decided since the last call.
+    fn raise_shared_alerts(&mut self, finishing: bool) {
+        let alerts = self
+            .handler
+            .shared_alerts(&mut self.hosts, &self.windows, finishing);
+        match alerts {
+            Ok(alerts) => {
+                for a in alerts {
+                    self.raise(a);
+                }
+            }
+            Err(e) => self.keep_error(Err(e)),
+        }
     }
 
     fn is_whitelisted_flow(&self, record: &Record, src: IpAddr, dst: Option<IpAddr>) -> bool {
@@ -387,25 +405,29 @@ impl Analysis {
                 self.keep_error(r);
             }
             if let Some(a) = alert {
-                let r = self.outputs.alert(&a, &self.hosts);
-                self.keep_error(r);
-                for s in &mut self.subscribers {
-                    s.alert(&a, &self.hosts);
-                }
-                if let Some(st) = &mut self.storage {
-                    let r = st.alert(&a);
-                    self.keep_error(r);
-                }
-                self.alerts.push(AlertSummary {
-                    profile: a.profile,
-                    timewindow: a.timewindow.number,
-                    timestamp: a.last_evidence_ts,
-                    accumulated_threat_level: a.accumulated_threat_level,
-                    evidence: a.evidence_ids.len(),
-                });
+                self.raise(a);
             }
         }
         self.pending = pending;
+    }
+
+    fn raise(&mut self, a: Alert) {
+        let r = self.outputs.alert(&a, &self.hosts);
+        self.keep_error(r);
+        for s in &mut self.subscribers {
+            s.alert(&a, &self.hosts);
+        }
+        if let Some(st) = &mut self.storage {
+            let r = st.alert(&a);
+            self.keep_error(r);
+        }
+        self.alerts.push(AlertSummary {
+            profile: a.profile,
+            timewindow: a.timewindow.number,
+            timestamp: a.last_evidence_ts,
+            accumulated_threat_level: a.accumulated_threat_level,
+            evidence: a.evidence_ids.len(),
+        });
     }
 
     fn keep_error(&mut self, r: Result<(), Error>) {
@@ -444,6 +466,7 @@ impl Analysis {
         if !self.pending.is_empty() {
             self.handle_pending();
         }
+        self.raise_shared_alerts(true);
         let r = self.outputs.flush();
         self.keep_error(r);
         let mut subscribers = std::mem::take(&mut self.subscribers);
