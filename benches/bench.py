@@ -5,8 +5,8 @@ Usage: benches/bench.py [--packets N] [--pcap PATH] [--workers 1,2] [--install-p
 
 Generates the capture with benches/gen_bench_pcap.py if it is missing, builds slipstream
 in release mode, reads the file once to put it in the page cache, then runs slipstream
-(conn.log only, and with every dissector) and every peer that is installed (tshark,
-suricata) on the same file, pinned to the same cores, and prints one table: tool,
+(conn.log only, every dissector, every dissector plus the detections) and every peer
+that is installed (tshark, suricata, argus, nfpcapd) on the same file, pinned to the same cores, and prints one table: tool,
 packets/s, MB/s, Gbit/s, peak RSS and the ratio to slipstream.
 """
 import argparse
@@ -50,7 +50,7 @@ def main():
                                "--packets", str(args.packets), "--seed", "1"])
     if args.install_peers:
         subprocess.call(["apt-get", "update", "-qq"])
-        subprocess.call(["apt-get", "install", "-y", "-qq", "tshark"])
+        subprocess.call(["apt-get", "install", "-y", "-qq", "tshark", "argus-server", "nfdump"])
         subprocess.call(["apt-get", "install", "-y", "-qq", "-t", "bookworm-backports", "suricata"])
     subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "slipstream"], cwd=ROOT)
     binary = os.path.join(ROOT, "target", "release", "slipstream")
@@ -74,6 +74,14 @@ def main():
         wall, rss = run_measured(["suricata", "-r", pcap, "-l", sdir, "--runmode", "single", "-k", "none",
                                   "-S", "/dev/null"], "0")
         rows.append(("suricata --runmode single, no rules", wall, rss))
+    if shutil.which("argus"):
+        wall, rss = run_measured(["argus", "-r", pcap, "-w", os.path.join(out, "bench.argus")], "0")
+        rows.append(("argus, flow records only", wall, rss))
+    if shutil.which("nfpcapd"):
+        ndir = tempfile.mkdtemp(prefix="nfpcapd-bench-")
+        wall, rss = run_measured(["nfpcapd", "-r", pcap, "-w", ndir], "0")
+        rows.append(("nfpcapd, flow records only", wall, rss))
+        shutil.rmtree(ndir, ignore_errors=True)
     base = rows[0][1]
     print(f"capture: {pcap}, {args.packets} packets, {size / 1e6:.0f} MB, {os.cpu_count()} cores")
     print(f"| {'tool':45} | {'packets/s':>12} | {'MB/s':>8} | {'Gbit/s':>7} | {'peak RSS MiB':>12} | {'time vs slipstream':>18} |")
