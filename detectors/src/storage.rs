@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
-use dissectors::zeek::{write_record_line, LogFormat};
+use dissectors::zeek::LogFormat;
 use dissectors::{ConnRecord, ConnState, Interval, Record, Timestamp, Uid};
 use rusqlite::{params, Connection};
 
@@ -354,41 +354,32 @@ impl Storage {
         profile: Option<IpAddr>,
         twid: Option<i64>,
     ) -> Result<(), Error> {
-        let (kind, uid) = match r {
-            Record::Conn(_) | Record::SoftwareFound(_) | Record::DhcpMessage(_) => return Ok(()),
-            Record::Dns(x) => ("dns", Some(x.uid)),
-            Record::Http(x) => ("http", Some(x.uid)),
-            Record::Ssl(x) => ("ssl", Some(x.uid)),
-            Record::Ssh(x) => ("ssh", Some(x.uid)),
-            Record::X509(x) => ("x509", Some(x.uid)),
-            Record::Files(x) => ("files", x.uid),
-            Record::Dhcp(x) => ("dhcp", x.uids.first().copied()),
-            Record::Software(_) => ("software", None),
-            Record::Notice(x) => ("notice", x.uid),
-            Record::Weird(x) => ("weird", x.uid),
-            Record::Arp(_) => ("arp", None),
-            Record::Smtp(x) => ("smtp", Some(x.uid)),
-            Record::Tunnel(x) => ("tunnel", Some(x.uid)),
-        };
-        self.line.clear();
-        let line = &mut self.line;
-        let json = LogFormat::Json;
-        match r {
-            Record::Dns(x) => write_record_line(line, json, x),
-            Record::Http(x) => write_record_line(line, json, x.as_ref()),
-            Record::Ssl(x) => write_record_line(line, json, x.as_ref()),
-            Record::Ssh(x) => write_record_line(line, json, x.as_ref()),
-            Record::X509(x) => write_record_line(line, json, x.as_ref()),
-            Record::Files(x) => write_record_line(line, json, x.as_ref()),
-            Record::Dhcp(x) => write_record_line(line, json, x),
-            Record::Software(x) => write_record_line(line, json, x),
-            Record::Notice(x) => write_record_line(line, json, x),
-            Record::Weird(x) => write_record_line(line, json, x),
-            Record::Arp(x) => write_record_line(line, json, x),
-            Record::Smtp(x) => write_record_line(line, json, x),
-            Record::Tunnel(x) => write_record_line(line, json, x),
-            Record::Conn(_) | Record::SoftwareFound(_) | Record::DhcpMessage(_) => {}
+        // Connections have their own table.
+        if matches!(r, Record::Conn(_)) {
+            return Ok(());
         }
+        self.line.clear();
+        let Some(kind) = r.write_line(&mut self.line, LogFormat::Json) else {
+            return Ok(());
+        };
+        let uid = match r {
+            Record::Dns(x) => Some(x.uid),
+            Record::Http(x) => Some(x.uid),
+            Record::Ssl(x) => Some(x.uid),
+            Record::Ssh(x) => Some(x.uid),
+            Record::X509(x) => Some(x.uid),
+            Record::Files(x) => x.uid,
+            Record::Dhcp(x) => x.uids.first().copied(),
+            Record::Notice(x) => x.uid,
+            Record::Weird(x) => x.uid,
+            Record::Smtp(x) => Some(x.uid),
+            Record::Tunnel(x) => Some(x.uid),
+            Record::Software(_)
+            | Record::Arp(_)
+            | Record::Conn(_)
+            | Record::SoftwareFound(_)
+            | Record::DhcpMessage(_) => None,
+        };
         while self.line.last() == Some(&b'\n') {
             self.line.pop();
         }
