@@ -10,6 +10,7 @@
 //! Long lists are paged; each page is one indexed range of `flows.sqlite`.
 
 mod plots;
+mod tabs;
 mod timeline;
 mod types;
 
@@ -27,6 +28,7 @@ use crate::error::Error;
 use crate::evidence::ThreatLevel;
 
 pub use timeline::{human_bytes, human_time};
+pub use tabs::WindowTab;
 pub use types::*;
 
 /// Most flows listed with an alert.

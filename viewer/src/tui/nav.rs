@@ -17,49 +17,7 @@ pub enum Pane {
     Inspect,
 }
 
-/// The views of one time window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    Timeline,
-    FlowsOut,
-    FlowsIn,
-    Evidence,
-    Alerts,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 5] = [
-        Tab::Timeline,
-        Tab::FlowsOut,
-        Tab::FlowsIn,
-        Tab::Evidence,
-        Tab::Alerts,
-    ];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Timeline => "Timeline",
-            Tab::FlowsOut => "Flows out",
-            Tab::FlowsIn => "Flows in",
-            Tab::Evidence => "Evidence",
-            Tab::Alerts => "Alerts",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    fn step(self, forward: bool) -> Tab {
-        let n = Tab::ALL.len();
-        let i = self.index();
-        Tab::ALL[if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        }]
-    }
-}
+pub use detectors::query::WindowTab as Tab;
 
 /// What a key asks for, once the terminal's key codes are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,49 +19,7 @@ pub struct Rendered {
     pub body: String,
 }
 
-/// The tabs of a time window, in the order shown.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tab {
-    Timeline,
-    FlowsOut,
-    FlowsIn,
-    Evidence,
-    Alerts,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 5] = [
-        Tab::Timeline,
-        Tab::FlowsOut,
-        Tab::FlowsIn,
-        Tab::Evidence,
-        Tab::Alerts,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Tab::Timeline => "timeline",
-            Tab::FlowsOut => "out",
-            Tab::FlowsIn => "in",
-            Tab::Evidence => "evidence",
-            Tab::Alerts => "alerts",
-        }
-    }
-
-    fn title(self) -> &'static str {
-        match self {
-            Tab::Timeline => "Timeline",
-            Tab::FlowsOut => "Flows out",
-            Tab::FlowsIn => "Flows in",
-            Tab::Evidence => "Evidence",
-            Tab::Alerts => "Alerts",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Tab> {
-        Tab::ALL.into_iter().find(|t| t.key() == s)
-    }
-}
+pub use detectors::query::WindowTab as Tab;
 
 fn profile_href(ip: &str) -> String {
     format!("/profile/{}", seg(ip))
