@@ -340,37 +340,10 @@ mod tests {
     #[test]
     fn counts_tell_flows_from_other_records() {
         let counts = Counts::default();
-        counts.saw(&Record::Conn(Box::new(test_conn())));
+        counts.saw(&Record::Conn(Box::new(crate::testutil::udp_conn(
+            1_000_000,
+        ))));
         assert_eq!(counts.flows.load(Ordering::Relaxed), 1);
         assert_eq!(counts.records.load(Ordering::Relaxed), 1);
-    }
-
-    fn test_conn() -> dissectors::ConnRecord {
-        dissectors::ConnRecord {
-            ts: dissectors::Timestamp::from_secs_f64(1.0),
-            uid: dissectors::Uid::connection(1),
-            id: dissectors::ConnId {
-                orig_h: "10.0.0.1".parse().unwrap(),
-                orig_p: 1,
-                resp_h: "10.0.0.2".parse().unwrap(),
-                resp_p: 2,
-                proto: dissectors::Transport::Udp,
-            },
-            service: None,
-            duration: None,
-            orig_bytes: None,
-            resp_bytes: None,
-            conn_state: dissectors::ConnState::S0,
-            local_orig: None,
-            local_resp: None,
-            missed_bytes: 0,
-            history: None,
-            orig_pkts: 1,
-            orig_ip_bytes: 30,
-            resp_pkts: 0,
-            resp_ip_bytes: 0,
-            tunnel_parents: None,
-            ip_proto: Some(17),
-        }
     }
 }

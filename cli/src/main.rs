@@ -7,6 +7,8 @@ mod console;
 mod daemon;
 mod output;
 mod rotation;
+#[cfg(test)]
+mod testutil;
 mod sharing;
 mod tui;
 mod view;
