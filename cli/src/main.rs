@@ -7,9 +7,9 @@ mod console;
 mod daemon;
 mod output;
 mod rotation;
+mod sharing;
 #[cfg(test)]
 mod testutil;
-mod sharing;
 mod tui;
 mod view;
 mod zeek;

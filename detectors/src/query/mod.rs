@@ -27,8 +27,8 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use crate::error::Error;
 use crate::evidence::ThreatLevel;
 
-pub use timeline::{human_bytes, human_time};
 pub use tabs::WindowTab;
+pub use timeline::{human_bytes, human_time};
 pub use types::*;
 
 /// Most flows listed with an alert.

@@ -4,12 +4,13 @@
 
 use std::ffi::{c_char, c_int, c_uchar, c_uint, c_void, CStr, CString};
 use std::fmt;
+use std::os::fd::RawFd;
 use std::sync::Arc;
 
 use dissectors::Timestamp;
 use libloading::Library;
 
-use super::LinkType;
+use super::{Backend, LinkType, LiveSource};
 
 /// Why a live capture could not be opened or read, naming the interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +35,10 @@ pub struct LiveOptions {
     pub buffer_bytes: i32,
     /// How long a read waits for packets before returning, so a stop request is seen.
     pub timeout_ms: i32,
-    /// A BPF filter expression (`-F`), compiled and run in the kernel.
+    /// A BPF filter expression (`-F`): run in the kernel by libpcap, in user space before
+    /// decoding by AF_XDP (see [`BpfFilter`]).
     pub filter: Option<String>,
+    pub backend: Backend,
 }
 
 impl Default for LiveOptions {
@@ -46,18 +49,41 @@ impl Default for LiveOptions {
             buffer_bytes: 64 << 20,
             timeout_ms: 100,
             filter: None,
+            backend: Backend::Pcap,
         }
     }
 }
 
-/// Counters libpcap reads from the kernel.
+/// Counters the kernel keeps for a live source: libpcap's statistics, or an AF_XDP
+/// socket's ring statistics.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KernelStats {
+    /// libpcap: packets that passed the filter; AF_XDP: packets taken from the ring.
     pub received: u64,
-    /// Dropped by the kernel because the buffer was full.
+    /// Dropped by the kernel because the buffer (AF_XDP: a ring or the frames) was full,
+    /// or the packet did not fit.
     pub dropped: u64,
     /// Dropped by the interface or its driver.
     pub if_dropped: u64,
+    /// AF_XDP: packets the user-space BPF filter rejected (libpcap filters in the kernel).
+    pub filtered: u64,
+    /// AF_XDP: times the kernel found the fill ring empty (the packet is then among
+    /// `dropped`): user space returns frames too slowly.
+    pub fill_ring_empty: u64,
+    /// AF_XDP: descriptors the kernel found invalid.
+    pub invalid_descs: u64,
+}
+
+impl KernelStats {
+    /// Adds another source's counters (the queues of one interface).
+    pub fn add(&mut self, other: &KernelStats) {
+        self.received += other.received;
+        self.dropped += other.dropped;
+        self.if_dropped += other.if_dropped;
+        self.filtered += other.filtered;
+        self.fill_ring_empty += other.fill_ring_empty;
+        self.invalid_descs += other.invalid_descs;
+    }
 }
 
 #[repr(C)]
@@ -107,6 +133,8 @@ struct Api {
     setnonblock: unsafe extern "C" fn(Handle, c_int, *mut c_char) -> c_int,
     get_selectable_fd: unsafe extern "C" fn(Handle) -> c_int,
     close: unsafe extern "C" fn(Handle),
+    open_dead: unsafe extern "C" fn(c_int, c_int) -> Handle,
+    offline_filter: unsafe extern "C" fn(*const BpfProgram, *const PktHdr, *const c_uchar) -> c_int,
     /// Keeps the library loaded while the function pointers above are in use.
     _library: Arc<Library>,
 }
@@ -160,6 +188,8 @@ fn bind(lib: Arc<Library>) -> Result<Api, libloading::Error> {
             setnonblock: sym!("pcap_setnonblock"),
             get_selectable_fd: sym!("pcap_get_selectable_fd"),
             close: sym!("pcap_close"),
+            open_dead: sym!("pcap_open_dead"),
+            offline_filter: sym!("pcap_offline_filter"),
             _library: lib.clone(),
         })
     }
@@ -179,9 +209,8 @@ pub struct LiveCapture {
     interface: String,
     link: LinkType,
     /// Descriptor to wait on: libpcap's own read timeout is not honoured on Linux when
-    /// no packet arrives, so reads are non-blocking and we poll with our timeout.
+    /// no packet arrives, so reads are non-blocking and the pipeline polls this.
     fd: c_int,
-    timeout_ms: i32,
 }
 
 // SAFETY: a pcap_t may be used from any thread as long as one thread at a time uses it;
@@ -213,7 +242,6 @@ impl LiveCapture {
             interface: interface.to_string(),
             link: LinkType::ETHERNET,
             fd: -1,
-            timeout_ms: options.timeout_ms,
         };
         // SAFETY: the handle was just created and is not activated yet, which is when
         // these setters are valid.
@@ -308,25 +336,12 @@ impl LiveCapture {
         self.link
     }
 
-    /// The next packet, or `None` when none came within the read timeout.
-    pub fn next_packet(&mut self) -> Result<Option<LivePacket<'_>>, LiveError> {
+    /// The next packet if one is ready, without waiting (the handle is non-blocking).
+    fn try_next_packet(&mut self) -> Result<Option<LivePacket<'_>>, LiveError> {
         let mut header: *const PktHdr = std::ptr::null();
         let mut data: *const c_uchar = std::ptr::null();
-        let mut status = 0;
-        for attempt in 0..2 {
-            // SAFETY: valid active handle and out-pointers; libpcap sets them on success.
-            status = unsafe { (self.api.next_ex)(self.handle, &mut header, &mut data) };
-            if status != 0 || attempt == 1 || self.fd < 0 {
-                break;
-            }
-            let mut pfd = libc::pollfd {
-                fd: self.fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd; poll only reads and writes that struct.
-            unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
-        }
+        // SAFETY: valid active handle and out-pointers; libpcap sets them on success.
+        let status = unsafe { (self.api.next_ex)(self.handle, &mut header, &mut data) };
         match status {
             1 if !header.is_null() && !data.is_null() => {
                 // SAFETY: on success libpcap points `header` at a valid pcap_pkthdr and
@@ -358,7 +373,46 @@ impl LiveCapture {
             received: u64::from(st.recv),
             dropped: u64::from(st.drop),
             if_dropped: u64::from(st.ifdrop),
+            ..KernelStats::default()
         })
+    }
+}
+
+impl LiveSource for LiveCapture {
+    fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    fn method(&self) -> &str {
+        "pcap"
+    }
+
+    fn link(&self) -> LinkType {
+        self.link
+    }
+
+    fn read_batch(
+        &mut self,
+        max: usize,
+        each: &mut dyn FnMut(&LivePacket<'_>),
+    ) -> Result<usize, LiveError> {
+        let mut read = 0;
+        while read < max {
+            match self.try_next_packet()? {
+                Some(p) => each(&p),
+                None => break,
+            }
+            read += 1;
+        }
+        Ok(read)
+    }
+
+    fn wait_fd(&self) -> RawFd {
+        self.fd
+    }
+
+    fn kernel_stats(&self) -> Option<KernelStats> {
+        LiveCapture::kernel_stats(self)
     }
 }
 
@@ -366,6 +420,72 @@ impl Drop for LiveCapture {
     fn drop(&mut self) {
         // SAFETY: the handle is valid and closed exactly once.
         unsafe { (self.api.close)(self.handle) };
+    }
+}
+
+/// A BPF filter expression compiled by libpcap and run in user space on each packet
+/// (`pcap_offline_filter`): for capture back-ends whose kernel side cannot run classic
+/// BPF (AF_XDP's XDP program is eBPF).
+pub struct BpfFilter {
+    api: Api,
+    program: BpfProgram,
+}
+
+// SAFETY: the compiled program is plain memory owned by this value; `pcap_offline_filter`
+// only reads it, and it is freed once, on drop.
+unsafe impl Send for BpfFilter {}
+
+impl BpfFilter {
+    /// Compiles `expr` for packets of `link` type, as libpcap compiles `-F` for a capture.
+    pub fn compile(expr: &str, link: LinkType, snaplen: i32) -> Result<Self, String> {
+        let api = load_api()?;
+        let c_expr = CString::new(expr).map_err(|_| "filter contains a NUL byte".to_string())?;
+        // SAFETY: pcap_open_dead takes plain integers and returns a handle (or NULL) that
+        // only serves to compile for that link type.
+        let dead = unsafe { (api.open_dead)(link.0 as c_int, snaplen) };
+        if dead.is_null() {
+            return Err("libpcap could not set up a filter compiler".into());
+        }
+        let mut program = BpfProgram {
+            len: 0,
+            insns: std::ptr::null_mut(),
+        };
+        const NETMASK_UNKNOWN: u32 = 0xffff_ffff;
+        // SAFETY: valid handle, NUL-terminated expression, program struct to fill.
+        let compiled =
+            unsafe { (api.compile)(dead, &mut program, c_expr.as_ptr(), 1, NETMASK_UNKNOWN) };
+        let result = if compiled < 0 {
+            // SAFETY: pcap_geterr points at the handle's NUL-terminated message, read
+            // before the handle is closed.
+            let msg = unsafe { CStr::from_ptr((api.geterr)(dead)) }
+                .to_string_lossy()
+                .into_owned();
+            Err(format!("bad filter {expr:?}: {msg}"))
+        } else {
+            Ok(())
+        };
+        // SAFETY: the dead handle is closed once; the compiled program does not refer to it.
+        unsafe { (api.close)(dead) };
+        result.map(|()| BpfFilter { api, program })
+    }
+
+    /// Whether the filter accepts the packet (`data`: the captured bytes).
+    pub fn matches(&self, data: &[u8], wire_len: u32) -> bool {
+        let header = PktHdr {
+            ts: Timeval { sec: 0, usec: 0 },
+            caplen: data.len() as u32,
+            len: wire_len.max(data.len() as u32),
+        };
+        // SAFETY: a compiled program, a header whose caplen is the length of `data`; the
+        // interpreter reads at most caplen bytes and only for the call.
+        unsafe { (self.api.offline_filter)(&self.program, &header, data.as_ptr()) != 0 }
+    }
+}
+
+impl Drop for BpfFilter {
+    fn drop(&mut self) {
+        // SAFETY: the program compiled in `compile`, freed exactly once.
+        unsafe { (self.api.freecode)(&mut self.program) };
     }
 }
 
@@ -406,16 +526,57 @@ mod tests {
         for _ in 0..40 {
             sock.send_to(b"slipstream-live-test", "127.0.0.1:47999")
                 .expect("send");
-            while let Some(p) = cap.next_packet().expect("read") {
+            let mut pfd = libc::pollfd {
+                fd: cap.wait_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; poll only reads and writes that struct.
+            unsafe { libc::poll(&mut pfd, 1, 50) };
+            cap.read_batch(64, &mut |p| {
                 if p.data.windows(20).any(|w| w == b"slipstream-live-test") {
                     seen = true;
                 }
-            }
+            })
+            .expect("read");
             if seen {
                 break;
             }
         }
         assert!(seen, "the datagram was not captured");
         assert!(cap.kernel_stats().is_some());
+    }
+
+    /// An Ethernet frame carrying an IPv4 datagram of `proto` from port 40000 to `port`.
+    fn frame(proto: u8, port: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 12];
+        f.extend_from_slice(&[0x08, 0x00]);
+        f.extend_from_slice(&[0x45, 0, 0, 48, 0, 0, 0x40, 0, 64, proto, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&40000u16.to_be_bytes());
+        f.extend_from_slice(&port.to_be_bytes());
+        f.resize(14 + 48, 0);
+        f
+    }
+
+    #[test]
+    fn user_space_filter_runs_the_compiled_expression() {
+        let filter =
+            BpfFilter::compile("udp port 53", LinkType::ETHERNET, 65_535).expect("compiles");
+        let dns = frame(17, 53);
+        assert!(filter.matches(&dns, dns.len() as u32));
+        assert!(!filter.matches(&frame(17, 54), 62));
+        assert!(!filter.matches(&frame(6, 53), 62));
+        // A frame cut before the ports is rejected, not read past its end.
+        assert!(!filter.matches(&dns[..30], 62));
+    }
+
+    #[test]
+    fn bad_filter_is_a_clear_error() {
+        let err = BpfFilter::compile("udp port", LinkType::ETHERNET, 65_535)
+            .err()
+            .expect("must fail");
+        assert!(err.starts_with("bad filter \"udp port\": "), "{err}");
+        assert!(err.len() > "bad filter \"udp port\": ".len(), "{err}");
     }
 }

@@ -11,12 +11,13 @@ use std::path::Path;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use dissectors::{Record, Timestamp};
 
 use crate::capture::{
-    CaptureError, KernelStats, LiveCapture, LiveError, LiveOptions, PcapFile, RawPacket,
+    open_live, wall_clock, CaptureError, KernelStats, LiveError, LiveOptions, LiveSource, PcapFile,
+    RawPacket,
 };
 use crate::decode::{FragmentLimits, FragmentStats};
 use crate::flow::{TableStats, TrackerConfig};
@@ -207,9 +208,13 @@ pub fn collect_file(
 #[derive(Clone, Debug, Default)]
 pub struct InterfaceStatus {
     pub interface: String,
+    /// How it is captured (`pcap`, `af_xdp skb copy`, with the number of queues when
+    /// there are several).
+    pub method: String,
     pub packets: u64,
     pub bytes: u64,
-    /// What the kernel counted (libpcap's statistics), including its drops.
+    /// What the kernel counted (libpcap's statistics, or the AF_XDP rings' summed over
+    /// the queues), including its drops.
     pub kernel: KernelStats,
 }
 
@@ -222,8 +227,13 @@ pub struct LiveStatus {
     pub queue_drops: u64,
 }
 
+/// Packets read from one source before the next one gets its turn, so that several
+/// interfaces and queues are served fairly.
+const LIVE_BATCH: usize = 64;
+
 /// Captures from live interfaces until `stop` is set (Ctrl+C, SIGTERM), then flushes
-/// every open connection. `status` is called every `status_every` with the counters.
+/// every open connection. `status` is called once the capture is open, then every
+/// `status_every`, with the counters.
 pub fn run_live(
     interfaces: &[String],
     options: &LiveOptions,
@@ -233,68 +243,82 @@ pub fn run_live(
     status: &mut dyn FnMut(&LiveStatus),
     sink: &mut (dyn FnMut(Record) + Send),
 ) -> Result<RunStats, LiveError> {
-    let mut captures = Vec::with_capacity(interfaces.len());
-    for name in interfaces {
-        captures.push(LiveCapture::open(name, options)?);
-    }
-    let label = interfaces.join(",");
-    let mut reader = Reader::new(&label, config);
-    let mut counters: Vec<InterfaceStatus> = interfaces
-        .iter()
-        .map(|i| InterfaceStatus {
-            interface: i.clone(),
+    let mut sources: Vec<Box<dyn LiveSource>> = Vec::new();
+    // The interface (index into `interfaces`) each source captures on.
+    let mut owner = Vec::new();
+    let mut counters = Vec::with_capacity(interfaces.len());
+    for (i, name) in interfaces.iter().enumerate() {
+        let opened = open_live(name, options)?;
+        let method = match opened.len() {
+            1 => opened[0].method().to_string(),
+            n => format!("{}, {n} queues", opened[0].method()),
+        };
+        counters.push(InterfaceStatus {
+            interface: name.clone(),
+            method,
             ..InterfaceStatus::default()
+        });
+        owner.extend(std::iter::repeat_n(i, opened.len()));
+        sources.extend(opened);
+    }
+    let mut poll_fds: Vec<libc::pollfd> = sources
+        .iter()
+        .map(|s| libc::pollfd {
+            fd: s.wait_fd(),
+            events: libc::POLLIN,
+            revents: 0,
         })
         .collect();
+    let label = interfaces.join(",");
+    let mut reader = Reader::new(&label, config);
     let mut failure = None;
+    read_kernel_stats(&sources, &owner, &mut counters);
+    status(&LiveStatus {
+        interfaces: counters.clone(),
+        ..LiveStatus::default()
+    });
     let ((), tables, dropped) =
         with_dispatcher(config, Backpressure::DropOldest, sink, |dispatcher| {
             let mut next_status = Instant::now() + status_every;
             let mut number = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let mut idle = true;
-                for (i, cap) in captures.iter_mut().enumerate() {
-                    let link = cap.link();
-                    // A few packets per interface per round keeps several interfaces fair.
-                    for _ in 0..64 {
-                        match cap.next_packet() {
-                            Ok(Some(p)) => {
-                                idle = false;
-                                number += 1;
-                                counters[i].packets += 1;
-                                counters[i].bytes += u64::from(p.wire_len);
-                                let raw = RawPacket {
-                                    ts: p.ts,
-                                    link,
-                                    data: p.data,
-                                    wire_len: p.wire_len,
-                                    number,
-                                };
-                                reader.decode(&raw, &mut |job| dispatcher.push_copied(job));
-                            }
-                            Ok(None) => break,
-                            Err(e) => {
-                                failure = Some(e);
-                                stop.store(true, Ordering::Relaxed);
-                                break;
-                            }
+                for (source, &i) in sources.iter_mut().zip(&owner) {
+                    let link = source.link();
+                    let counter = &mut counters[i];
+                    let read = source.read_batch(LIVE_BATCH, &mut |p| {
+                        number += 1;
+                        counter.packets += 1;
+                        counter.bytes += u64::from(p.wire_len);
+                        let raw = RawPacket {
+                            ts: p.ts,
+                            link,
+                            data: p.data,
+                            wire_len: p.wire_len,
+                            number,
+                        };
+                        reader.decode(&raw, &mut |job| dispatcher.push_copied(job));
+                    });
+                    match read {
+                        Ok(0) => {}
+                        Ok(_) => idle = false,
+                        Err(e) => {
+                            failure = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                            break;
                         }
                     }
                 }
-                // With no traffic, network time follows the wall clock, so connections still
-                // time out and records are still released.
                 if idle {
-                    let now = SystemTime::now()
-                        .duration_since(SystemTime::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_micros() as i64);
-                    reader.clock = reader.clock.max(Timestamp(now));
+                    wait_for_packets(&mut poll_fds, options.timeout_ms);
+                    // With no traffic, network time follows the wall clock, so connections
+                    // still time out and records are still released.
+                    reader.clock = reader.clock.max(wall_clock());
                 }
                 dispatcher.clock(reader.clock);
                 if Instant::now() >= next_status {
                     next_status += status_every;
-                    for (i, cap) in captures.iter().enumerate() {
-                        counters[i].kernel = cap.kernel_stats().unwrap_or_default();
-                    }
+                    read_kernel_stats(&sources, &owner, &mut counters);
                     status(&LiveStatus {
                         interfaces: counters.clone(),
                         decode_errors: reader.stats.decode_error_total(),
@@ -303,9 +327,7 @@ pub fn run_live(
                 }
             }
         });
-    for (i, cap) in captures.iter().enumerate() {
-        counters[i].kernel = cap.kernel_stats().unwrap_or_default();
-    }
+    read_kernel_stats(&sources, &owner, &mut counters);
     status(&LiveStatus {
         interfaces: counters,
         decode_errors: reader.stats.decode_error_total(),
@@ -315,4 +337,31 @@ pub fn run_live(
         return Err(e);
     }
     Ok(finish_stats(reader, tables, dropped))
+}
+
+/// Each interface's kernel counters: the sum over its sources (AF_XDP: its queues).
+fn read_kernel_stats(
+    sources: &[Box<dyn LiveSource>],
+    owner: &[usize],
+    counters: &mut [InterfaceStatus],
+) {
+    for c in counters.iter_mut() {
+        c.kernel = KernelStats::default();
+    }
+    for (source, &i) in sources.iter().zip(owner) {
+        counters[i]
+            .kernel
+            .add(&source.kernel_stats().unwrap_or_default());
+    }
+}
+
+/// Waits until a source has packets or `timeout_ms` has passed.
+fn wait_for_packets(fds: &mut [libc::pollfd], timeout_ms: i32) {
+    if fds.iter().all(|p| p.fd < 0) {
+        std::thread::sleep(Duration::from_millis(timeout_ms.max(0) as u64));
+        return;
+    }
+    // SAFETY: `fds` is a valid slice of initialised pollfd structs, which poll reads and
+    // writes only within its length; negative descriptors are ignored by poll.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
 }
