@@ -53,6 +53,7 @@ fn synthetic(n: usize, sources: u32) -> Vec<Record> {
                 resp_ip_bytes: 6000,
                 tunnel_parents: None,
                 ip_proto: Some(6),
+                interface: None,
             }))
         })
         .collect()

@@ -27,5 +27,6 @@ pub fn udp_conn(ts: i64) -> dissectors::ConnRecord {
         resp_ip_bytes: 0,
         tunnel_parents: None,
         ip_proto: Some(17),
+        interface: None,
     }
 }

@@ -339,6 +339,14 @@ impl Analysis {
             }
         }
         if !self.pending.is_empty() {
+            // The interface a live capture saw the flow on (several can be read at once).
+            if let Record::Conn(c) = record {
+                if let Some(iface) = &c.interface {
+                    for e in self.pending.iter_mut().filter(|e| e.interface.is_none()) {
+                        e.interface = Some(iface.to_string());
+                    }
+                }
+            }
             self.handle_pending();
         }
         self.raise_shared_alerts(false);

@@ -32,7 +32,7 @@ CREATE TABLE flows (
     conn_state TEXT NOT NULL, local_orig INTEGER, local_resp INTEGER,
     missed_bytes INTEGER NOT NULL, history TEXT, orig_pkts INTEGER NOT NULL,
     orig_ip_bytes INTEGER NOT NULL, resp_pkts INTEGER NOT NULL, resp_ip_bytes INTEGER NOT NULL,
-    label TEXT NOT NULL DEFAULT 'benign'
+    label TEXT NOT NULL DEFAULT 'benign', interface TEXT
 );
 CREATE TABLE records (
     kind TEXT NOT NULL, uid TEXT, ts REAL NOT NULL, profile TEXT, twid INTEGER,
@@ -43,7 +43,8 @@ CREATE TABLE evidence (
     evidence_type TEXT NOT NULL, threat_level TEXT NOT NULL, confidence REAL NOT NULL,
     description TEXT NOT NULL, attacker TEXT NOT NULL, attacker_kind TEXT NOT NULL,
     attacker_direction TEXT NOT NULL, victim TEXT, victim_kind TEXT, victim_direction TEXT,
-    proto TEXT, src_port INTEGER, dst_port INTEGER, accumulated_threat_level REAL NOT NULL
+    proto TEXT, src_port INTEGER, dst_port INTEGER, accumulated_threat_level REAL NOT NULL,
+    interface TEXT
 );
 CREATE TABLE evidence_flows (evidence_id TEXT NOT NULL, uid TEXT NOT NULL);
 CREATE TABLE alerts (
@@ -112,6 +113,7 @@ struct FlowRow {
     conn: ConnFields,
     service: Option<Span>,
     history: Option<Span>,
+    interface: Option<std::sync::Arc<str>>,
 }
 
 /// The fixed-size part of a conn record.
@@ -343,6 +345,7 @@ impl Storage {
             },
             service,
             history,
+            interface: c.interface.clone(),
         });
         self.maybe_send()
     }
@@ -564,7 +567,7 @@ fn write_all(
                 {
                     let mut flow = tx
                         .prepare_cached(
-                            "INSERT INTO flows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'benign')",
+                            "INSERT INTO flows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'benign',?23)",
                         )
                         .map_err(sql)?;
                     for f in &batch.flows {
@@ -600,6 +603,7 @@ fn write_all(
                             c.orig_ip_bytes as i64,
                             c.resp_pkts as i64,
                             c.resp_ip_bytes as i64,
+                            f.interface.as_deref(),
                         ])
                         .map_err(sql)?;
                     }
@@ -627,7 +631,7 @@ fn write_all(
                     }
                     let mut ev = tx
                         .prepare_cached(
-                            "INSERT INTO evidence VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)",
+                            "INSERT INTO evidence VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
                         )
                         .map_err(sql)?;
                     let mut ev_flow = tx
@@ -655,6 +659,7 @@ fn write_all(
                             e.src_port,
                             e.dst_port,
                             row.accumulated,
+                            e.interface.as_deref(),
                         ])
                         .map_err(sql)?;
                         for u in &e.uids {

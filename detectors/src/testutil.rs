@@ -29,6 +29,7 @@ pub fn conn(src: &str, sport: u16, dst: &str, dport: u16, ts: f64) -> ConnRecord
         resp_ip_bytes: 500,
         tunnel_parents: None,
         ip_proto: Some(6),
+        interface: None,
     }
 }
 

@@ -432,3 +432,40 @@ fn subscribers_are_told_every_kept_evidence_and_alert() {
     // Every record with a source address reaches the subscribers (no whitelist here).
     assert!(t.records > 0 && t.records <= recs.len() as u64);
 }
+
+#[test]
+fn the_interface_a_flow_was_seen_on_reaches_its_evidence_and_the_database() {
+    let dir = out_dir("interface");
+    let mut c = only_long_connections(config(
+        "parameters:\n  time_window_width: 60\ndetection:\n  evidence_detection_threshold: 1.0\n",
+    ));
+    c.whitelists.enable_local_whitelist = false;
+    c.whitelists.enable_online_whitelist = false;
+    let mut a = Analysis::new(c, &dir).unwrap();
+    a.add_detector(Box::new(EveryDnsFlow));
+    let eth7: std::sync::Arc<str> = std::sync::Arc::from("eth7");
+    for mut r in records() {
+        if let Record::Conn(c) = &mut r {
+            c.interface = Some(eth7.clone());
+        }
+        a.process(&r);
+    }
+    let s = a.finish().unwrap();
+    assert!(s.evidence.kept() > 0);
+    let db = rusqlite::Connection::open(dir.join("flows.sqlite")).unwrap();
+    let flows = count(&db, "SELECT COUNT(*) FROM flows");
+    assert!(flows > 0);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM flows WHERE interface = 'eth7'"),
+        flows
+    );
+    let evidence = count(&db, "SELECT COUNT(*) FROM evidence");
+    assert_eq!(evidence as u64, s.evidence.kept());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM evidence WHERE interface = 'eth7'"
+        ),
+        evidence
+    );
+}

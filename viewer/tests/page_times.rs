@@ -98,6 +98,7 @@ fn conn(i: u64, src: &str) -> ConnRecord {
         resp_ip_bytes: 21_000 + i % 70_000,
         tunnel_parents: None,
         ip_proto: Some(6),
+        interface: None,
     }
 }
 

@@ -105,6 +105,9 @@ pub struct ConnRecord {
     pub resp_ip_bytes: u64,
     pub tunnel_parents: Option<Vec<Uid>>,
     pub ip_proto: Option<u8>,
+    /// The interface a live capture saw the connection on (several can be read at
+    /// once); not a column of Zeek's conn.log, kept for the analysis and flows.sqlite.
+    pub interface: Option<std::sync::Arc<str>>,
 }
 
 impl ZeekRecord for ConnRecord {

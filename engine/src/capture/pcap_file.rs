@@ -21,6 +21,9 @@ pub struct RawPacket<'a> {
     pub wire_len: u32,
     /// 1-based packet number in the file, for error messages.
     pub number: u64,
+    /// Which of the live capture's interfaces it came from (an index into
+    /// `TrackerConfig::interfaces`); `None` for a file.
+    pub interface: Option<u16>,
 }
 
 /// A problem reading a capture file, naming the file and the place.
@@ -337,6 +340,7 @@ impl<'a> Packets<'a> {
             data: bytes,
             wire_len: orig.max(incl),
             number,
+            interface: None,
         }))
     }
 
@@ -447,6 +451,7 @@ impl<'a> Packets<'a> {
                         data: bytes,
                         wire_len: origlen.max(caplen),
                         number,
+                        interface: None,
                     }));
                 }
                 // Simple packet block: no timestamp; interface 0.
@@ -465,6 +470,7 @@ impl<'a> Packets<'a> {
                         data: body.get(4..4 + caplen).unwrap_or(&[]),
                         wire_len: origlen,
                         number,
+                        interface: None,
                     }));
                 }
                 // Name resolution, statistics, custom and unknown blocks carry no packets.

@@ -37,6 +37,9 @@ pub struct TrackerConfig {
     pub max_reassembly_per_direction: usize,
     /// Connections tracked at once; the oldest is evicted (and logged) beyond this.
     pub max_connections: usize,
+    /// Names of the live capture's interfaces, for the connections' records (packets
+    /// carry an index into it); empty for a file.
+    pub interfaces: Vec<std::sync::Arc<str>>,
 }
 
 impl Default for TrackerConfig {
@@ -54,6 +57,7 @@ impl Default for TrackerConfig {
             verify_checksums: true,
             max_reassembly_per_direction: 1 << 20,
             max_connections: 1 << 22,
+            interfaces: Vec::new(),
         }
     }
 }
@@ -241,6 +245,8 @@ struct Conn {
     /// Outer flows this connection was tunnelled through, with the first time each.
     tunnels: Vec<(FlowKey, Timestamp)>,
     carries_tunnel: bool,
+    /// The interface of its first packet (index into `TrackerConfig::interfaces`).
+    interface: Option<u16>,
 }
 
 /// A removed connection's tunnel details: its uid, the outer flows it came through, and
@@ -297,6 +303,8 @@ pub struct ConnTable {
     scratch: Vec<Record>,
     /// Tunnel details of connections just removed, until their records are tagged.
     removed_tunnels: Vec<RemovedTunnel>,
+    /// The interface of the packets processed next (see [`ConnTable::set_interface`]).
+    interface: Option<u16>,
 }
 
 /// The timer queue is never purged below this length.
@@ -316,7 +324,14 @@ impl ConnTable {
             emitted: Vec::new(),
             scratch: Vec::new(),
             removed_tunnels: Vec::new(),
+            interface: None,
         }
+    }
+
+    /// The interface the next packets come from (an index into
+    /// `TrackerConfig::interfaces`): a connection they start is tagged with it.
+    pub fn set_interface(&mut self, interface: Option<u16>) {
+        self.interface = interface;
     }
 
     pub fn stats(&self) -> TableStats {
@@ -595,6 +610,7 @@ impl ConnTable {
             bad_checksums: [(0, 1); 2],
             tunnels: Vec::new(),
             carries_tunnel: false,
+            interface: self.interface,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -885,6 +901,9 @@ impl ConnTable {
             resp_ip_bytes: c.ip_bytes[1],
             tunnel_parents: None,
             ip_proto: Some(c.ip_proto),
+            interface: c
+                .interface
+                .and_then(|i| self.config.interfaces.get(usize::from(i)).cloned()),
         }
     }
 }

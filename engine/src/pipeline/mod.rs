@@ -243,6 +243,13 @@ pub fn run_live(
     status: &mut dyn FnMut(&LiveStatus),
     sink: &mut (dyn FnMut(Record) + Send),
 ) -> Result<RunStats, LiveError> {
+    // Connections are tagged with the interface they were seen on.
+    let mut tracker = config.tracker.clone();
+    tracker.interfaces = interfaces.iter().map(|i| Arc::from(i.as_str())).collect();
+    let config = &PipelineConfig {
+        tracker,
+        ..config.clone()
+    };
     let mut sources: Vec<Box<dyn LiveSource>> = Vec::new();
     // The interface (index into `interfaces`) each source captures on.
     let mut owner = Vec::new();
@@ -296,6 +303,7 @@ pub fn run_live(
                             data: p.data,
                             wire_len: p.wire_len,
                             number,
+                            interface: u16::try_from(i).ok(),
                         };
                         reader.decode(&raw, &mut |job| dispatcher.push_copied(job));
                     });

@@ -42,6 +42,7 @@ pub(super) struct Job<'a> {
     pub(super) decoded: Decoded,
     pub(super) bytes: Bytes<'a>,
     pub(super) tunnel: TunnelRole,
+    pub(super) interface: Option<u16>,
 }
 
 impl Job<'_> {
@@ -50,6 +51,7 @@ impl Job<'_> {
     }
 
     pub(super) fn run(&self, table: &mut ConnTable, batch: &[u8]) {
+        table.set_interface(self.interface);
         table.process(
             self.clock,
             self.ts,
@@ -134,6 +136,7 @@ impl<'p> Reader<'p> {
                     decoded,
                     bytes,
                     tunnel: TunnelRole::Outer,
+                    interface: p.interface,
                 });
                 emit(Job {
                     clock,
@@ -141,6 +144,7 @@ impl<'p> Reader<'p> {
                     decoded: inner,
                     bytes: inner_bytes,
                     tunnel: TunnelRole::Inner(outer_key),
+                    interface: p.interface,
                 });
             }
             None => emit(Job {
@@ -149,6 +153,7 @@ impl<'p> Reader<'p> {
                 decoded,
                 bytes,
                 tunnel: TunnelRole::None,
+                interface: p.interface,
             }),
         }
     }

@@ -210,6 +210,7 @@ fn parse_flow(line: &str, c: &Columns) -> Result<Parsed, String> {
         resp_ip_bytes: dst_bytes.unwrap_or(0),
         tunnel_parents: None,
         ip_proto,
+        interface: None,
     })))
 }
 

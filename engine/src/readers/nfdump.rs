@@ -461,6 +461,7 @@ fn flow_record(f: Flow) -> Result<ConnRecord, String> {
         resp_ip_bytes: out_bytes,
         tunnel_parents: None,
         ip_proto: Some(f.proto),
+        interface: None,
     })
 }
 

@@ -180,6 +180,7 @@ fn flow(v: &Obj, c: Common) -> Result<ConnRecord, String> {
         resp_ip_bytes: to_client_bytes,
         tunnel_parents: None,
         ip_proto: None,
+        interface: None,
     })
 }
 

@@ -96,6 +96,7 @@ fn conn<F: Fields>(f: &F) -> FieldResult<ConnRecord> {
             .list("tunnel_parents")
             .map(|v| v.iter().map(|u| parse_uid_c(u)).collect()),
         ip_proto: f.opt_small("ip_proto")?,
+        interface: None,
     })
 }
 
