@@ -405,6 +405,34 @@ fn seed_text_input(corpus: &mut Corpus, path: &Path, stem: &str) -> io::Result<(
     corpus.put(target, stem, &fs::read(path)?)
 }
 
+/// Threat-intelligence feeds, whois and OUI tables for the data-file loaders; the first
+/// byte picks the loader as `fuzz_targets/data_files.rs` reads it.
+fn seed_data_file(corpus: &mut Corpus, path: &Path, stem: &str) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let kind: u8 = if name.contains("ja3") {
+        1
+    } else if name.contains("hash") {
+        2
+    } else if name.contains("tor") {
+        5
+    } else if name.contains("whois") || name.contains("oui") {
+        8
+    } else if name.contains("feeds") {
+        9
+    } else if name.ends_with(".csv") || name.ends_with(".txt") {
+        0
+    } else {
+        return Ok(());
+    };
+    let mut seed = vec![kind];
+    seed.extend_from_slice(&fs::read(path)?);
+    corpus.put("data_files", stem, &seed)
+}
+
 /// Seeds no capture holds: reassembly scripts and writer strings with separators.
 fn seed_synthetic(corpus: &mut Corpus) -> io::Result<()> {
     let op = |flags: u8, seq: u32| {
@@ -482,6 +510,16 @@ fn main() -> io::Result<()> {
             path,
             &format!("config_{}", stem(&config, path)),
         )?;
+    }
+    for dir in [testdata.join("ti"), testdata.join("oui"), config.clone()] {
+        let mut files = Vec::new();
+        if dir.is_dir() {
+            walk(&dir, &mut files)?;
+        }
+        files.sort();
+        for path in &files {
+            seed_data_file(&mut corpus, path, &format!("data_{}", stem(repo, path)))?;
+        }
     }
     let fixtures = repo.join("dissectors/tests/fixtures");
     let mut files = Vec::new();
