@@ -523,6 +523,7 @@ fn endpoints(record: &Record) -> (Option<IpAddr>, Option<IpAddr>) {
         ),
         Record::Software(r) => (Some(r.host), None),
         Record::Smtp(r) => (Some(r.id.orig_h), Some(r.id.resp_h)),
+        Record::Login(r) => (Some(r.id.orig_h), Some(r.id.resp_h)),
         Record::Tunnel(r) => (Some(r.id.orig_h), Some(r.id.resp_h)),
         Record::Weird(r) => (r.id.map(|i| i.orig_h), r.id.map(|i| i.resp_h)),
         Record::Notice(r) => (

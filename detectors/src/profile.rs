@@ -543,6 +543,7 @@ impl Hosts {
             | Record::Notice(_)
             | Record::Weird(_)
             | Record::Smtp(_)
+            | Record::Login(_)
             | Record::Tunnel(_)
             | Record::SoftwareFound(_)
             | Record::DhcpMessage(_) => {}

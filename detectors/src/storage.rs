@@ -376,6 +376,7 @@ impl Storage {
             Record::Notice(x) => x.uid,
             Record::Weird(x) => x.uid,
             Record::Smtp(x) => Some(x.uid),
+            Record::Login(x) => Some(x.uid),
             Record::Tunnel(x) => Some(x.uid),
             Record::Software(_)
             | Record::Arp(_)

@@ -136,3 +136,32 @@ fn zeek_notices_and_gre_tunnels() {
         .collect();
     assert_eq!(gre, ["GRE_SCAN", "GRE_TUNNEL"], "{ev:#?}");
 }
+
+#[test]
+fn login_attempts_from_a_zeek_login_log() {
+    let records = read_logs(&repo().join("testdata/slips/inputs/zeek-login/login.log"));
+    assert_eq!(records.len(), 3);
+    let (ev, _) = analyse("login", &records);
+    let logins: Vec<(&str, &str)> = of_type(&ev, "LOGIN")
+        .iter()
+        .map(|e| (e.1.as_str(), e.2.as_str()))
+        .collect();
+    assert_eq!(
+        logins,
+        [
+            (
+                "failed telnet login for user admin. destination IP: 10.0.0.23. threat level: info.",
+                "10.0.0.23"
+            ),
+            (
+                "successful telnet login for user root. destination IP: 10.0.0.23. threat level: info.",
+                "10.0.0.23"
+            ),
+            (
+                "confused rlogin login. destination IP: 10.0.0.24. threat level: info.",
+                "10.0.0.24"
+            ),
+        ],
+        "{ev:#?}"
+    );
+}

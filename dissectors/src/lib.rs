@@ -9,6 +9,7 @@ pub mod dns;
 pub mod dpd;
 pub mod files;
 pub mod http;
+pub mod login;
 pub mod net;
 pub mod notice;
 pub mod output;

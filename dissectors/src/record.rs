@@ -9,6 +9,7 @@ use crate::dhcp::{DhcpMessageRecord, DhcpRecord};
 use crate::dns::DnsRecord;
 use crate::files::FileRecord;
 use crate::http::HttpRecord;
+use crate::login::LoginRecord;
 use crate::notice::NoticeRecord;
 use crate::smtp::SmtpRecord;
 use crate::software::{SoftwareFound, SoftwareRecord};
@@ -41,6 +42,7 @@ pub enum Record {
     Weird(WeirdRecord),
     Arp(ArpRecord),
     Smtp(SmtpRecord),
+    Login(LoginRecord),
     Tunnel(TunnelRecord),
 }
 
@@ -62,6 +64,7 @@ impl Record {
             Record::Weird(r) => r.ts,
             Record::Arp(r) => r.ts,
             Record::Smtp(r) => r.ts,
+            Record::Login(r) => r.ts,
             Record::Tunnel(r) => r.ts,
         }
     }
@@ -84,6 +87,7 @@ impl Record {
             Record::Weird(r) => logs.write(r),
             Record::Arp(r) => logs.write(r),
             Record::Smtp(r) => logs.write(r),
+            Record::Login(r) => logs.write(r),
             Record::Tunnel(r) => logs.write(r),
         }
     }
@@ -112,6 +116,7 @@ impl Record {
             Record::Weird(r) => line(out, format, r),
             Record::Arp(r) => line(out, format, r),
             Record::Smtp(r) => line(out, format, r),
+            Record::Login(r) => line(out, format, r),
             Record::Tunnel(r) => line(out, format, r),
             Record::SoftwareFound(_) | Record::DhcpMessage(_) => return None,
         })
@@ -199,6 +204,12 @@ impl From<WeirdRecord> for Record {
 impl From<ArpRecord> for Record {
     fn from(r: ArpRecord) -> Self {
         Record::Arp(r)
+    }
+}
+
+impl From<LoginRecord> for Record {
+    fn from(r: LoginRecord) -> Self {
+        Record::Login(r)
     }
 }
 

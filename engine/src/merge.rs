@@ -225,6 +225,7 @@ fn tiebreak(r: &Record) -> (u8, u128) {
         Record::Smtp(s) => (11, s.uid.bits),
         Record::Tunnel(t) => (12, t.uid.bits),
         Record::Arp(a) => (13, host(a.orig_h, 0) ^ host(a.resp_h, 0).rotate_left(64)),
+        Record::Login(l) => (15, l.uid.bits),
         Record::Notice(_) | Record::Weird(_) => (14, 0),
     }
 }

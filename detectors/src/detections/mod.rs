@@ -32,6 +32,7 @@ pub mod icmp_scan;
 pub mod incompatible_cn;
 pub mod incompatible_user_agent;
 pub mod invalid_dns_resolution;
+pub mod login;
 pub mod long_connection;
 pub mod malicious_downloaded_file;
 pub mod malicious_ja3;
@@ -223,6 +224,7 @@ const REGISTRY: &[(&str, Constructor)] = &[
     (ti_malicious_url::NAME, |c| {
         Box::new(ti_malicious_url::TiMaliciousUrl::new(c))
     }),
+    (login::NAME, |c| Box::new(login::Login::new(c))),
 ];
 
 /// Names of all detections.

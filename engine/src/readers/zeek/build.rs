@@ -11,6 +11,7 @@ use dissectors::dhcp::{message_type_name, DhcpRecord};
 use dissectors::dns::{consts as dns_consts, DnsAnswer, DnsRecord, RData};
 use dissectors::files::FileRecord;
 use dissectors::http::HttpRecord;
+use dissectors::login::LoginRecord;
 use dissectors::notice::{GeoLocation, NoticeRecord};
 use dissectors::smtp::SmtpRecord;
 use dissectors::software::{SoftwareRecord, SoftwareType};
@@ -41,6 +42,7 @@ pub fn build<F: Fields>(kind: LogKind, f: &F) -> FieldResult<Record> {
         LogKind::Arp => arp(f)?.into(),
         LogKind::Smtp => smtp(f)?.into(),
         LogKind::Tunnel => tunnel(f)?.into(),
+        LogKind::Login => login(f)?.into(),
     })
 }
 
@@ -629,6 +631,22 @@ fn smtp<F: Fields>(f: &F) -> FieldResult<SmtpRecord> {
         tls: f.bool_or_false("tls")?,
         fuids: f.opt_strings("fuids"),
         is_webmail: f.bool_or_false("is_webmail")?,
+    })
+}
+
+/// Slips' login.log (telnet, rlogin, rsh): its `proto` names the application protocol,
+/// not the transport, which is TCP for all three.
+fn login<F: Fields>(f: &F) -> FieldResult<LoginRecord> {
+    Ok(LoginRecord {
+        ts: f.time("ts")?,
+        uid: f.uid("uid", b'C')?,
+        id: conn_id(f, Some(Transport::Tcp))?,
+        proto: f.opt_string("proto"),
+        success: f.bool_or_false("success")?,
+        confused: f.bool_or_false("confused")?,
+        user: f.opt_string("user"),
+        client_user: f.opt_string("client_user"),
+        password: f.opt_string("password"),
     })
 }
 

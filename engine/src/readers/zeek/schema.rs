@@ -17,6 +17,7 @@ pub enum LogKind {
     Arp,
     Smtp,
     Tunnel,
+    Login,
 }
 
 impl LogKind {
@@ -37,6 +38,7 @@ impl LogKind {
             "arp" => LogKind::Arp,
             "smtp" => LogKind::Smtp,
             "tunnel" => LogKind::Tunnel,
+            "login" => LogKind::Login,
             _ => return None,
         })
     }
@@ -57,6 +59,7 @@ impl LogKind {
             LogKind::Arp => "arp",
             LogKind::Smtp => "smtp",
             LogKind::Tunnel => "tunnel",
+            LogKind::Login => "login",
         }
     }
 
@@ -87,6 +90,7 @@ impl LogKind {
             LogKind::Arp => "operation",
             LogKind::Smtp => "trans_depth",
             LogKind::Tunnel => "tunnel_type",
+            LogKind::Login => "confused",
         }
     }
 }
@@ -133,6 +137,8 @@ const KEYS: &[&str] = &[
     "auth_success",        // 32
     "query",               // 33
     "mac",                 // 34
+    "confused",            // 35
+    "client_user",         // 36
 ];
 
 impl KeySet {
@@ -168,6 +174,8 @@ impl KeySet {
             LogKind::Notice
         } else if self.has(15) {
             LogKind::Tunnel
+        } else if any(&[35, 36]) {
+            LogKind::Login
         } else if self.has(16) && self.has(17) {
             LogKind::Arp
         } else if any(&[18, 19, 20, 32]) {
@@ -204,6 +212,10 @@ mod tests {
         );
         assert_eq!(k(&["ts", "name", "notice", "peer"]), Some(LogKind::Weird));
         assert_eq!(k(&["ts", "kex_alg", "cipher_alg"]), Some(LogKind::Ssh));
+        assert_eq!(
+            k(&["ts", "uid", "proto", "success", "confused", "user"]),
+            Some(LogKind::Login)
+        );
         assert_eq!(
             k(&["ts", "version", "cipher", "server_name"]),
             Some(LogKind::Ssl)
