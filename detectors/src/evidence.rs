@@ -427,6 +427,14 @@ impl Evidence {
         }
     }
 
+    /// Names the connection behind the evidence: its uid (its flow is labelled with the
+    /// evidence) and its ports.
+    pub fn from_connection(&mut self, uid: Uid, id: &dissectors::ConnId) {
+        self.uids.push(uid);
+        self.src_port = Some(id.orig_p);
+        self.dst_port = Some(id.resp_p);
+    }
+
     /// `threat_level * confidence`: what this evidence adds to its window's accumulated
     /// threat level.
     pub fn weighted_threat(&self) -> f64 {

@@ -63,9 +63,7 @@ impl Detector for ConnectionToPrivateIp {
             c.ts,
         );
         e.victim = Some(Ioc::dst_ip(daddr));
-        e.uids.push(c.uid);
-        e.src_port = Some(sport);
-        e.dst_port = Some(dport);
+        e.from_connection(c.uid, &c.id);
         out.push(e);
     }
 }

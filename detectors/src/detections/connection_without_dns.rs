@@ -62,9 +62,7 @@ impl Detector for ConnectionWithoutDns {
             ctx.timewindow.number,
             c.ts,
         );
-        e.uids.push(c.uid);
-        e.src_port = Some(c.id.orig_p);
-        e.dst_port = Some(c.id.resp_p);
+        e.from_connection(c.uid, &c.id);
         out.push(e);
     }
 }

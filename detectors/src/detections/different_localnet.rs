@@ -108,9 +108,7 @@ impl Detector for DifferentLocalnet {
                 c.ts,
             );
             e.victim = Some(victim);
-            e.uids.push(c.uid);
-            e.src_port = Some(c.id.orig_p);
-            e.dst_port = Some(dport);
+            e.from_connection(c.uid, &c.id);
             out.push(e);
         };
         if outside(daddr) {

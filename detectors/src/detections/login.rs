@@ -59,9 +59,7 @@ impl Detector for Login {
             l.ts,
         );
         e.victim = Some(Ioc::src_ip(saddr));
-        e.uids.push(l.uid);
-        e.src_port = Some(l.id.orig_p);
-        e.dst_port = Some(l.id.resp_p);
+        e.from_connection(l.uid, &l.id);
         out.push(e);
     }
 }

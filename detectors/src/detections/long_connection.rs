@@ -65,9 +65,7 @@ impl Detector for LongConnection {
             c.ts,
         );
         e.victim = Some(Ioc::dst_ip(daddr));
-        e.uids.push(c.uid);
-        e.src_port = Some(c.id.orig_p);
-        e.dst_port = Some(c.id.resp_p);
+        e.from_connection(c.uid, &c.id);
         out.push(e);
     }
 }

@@ -53,10 +53,8 @@ impl Detector for Port0Connection {
             c.ts,
         );
         e.victim = Some(victim);
-        e.uids.push(c.uid);
         e.proto = Some(c.id.proto);
-        e.src_port = Some(sport);
-        e.dst_port = Some(dport);
+        e.from_connection(c.uid, &c.id);
         out.push(e);
     }
 }

@@ -76,10 +76,8 @@ fn evidence(
         c.ts,
     );
     e.victim = Some(victim);
-    e.uids.push(c.uid);
     e.proto = Some(c.id.proto);
-    e.src_port = Some(c.id.orig_p);
-    e.dst_port = Some(c.id.resp_p);
+    e.from_connection(c.uid, &c.id);
     e
 }
 

@@ -53,9 +53,7 @@ impl Detector for TorExitNode {
             c.ts,
         );
         e.victim = Some(Ioc::src_ip(saddr));
-        e.uids.push(c.uid);
-        e.src_port = Some(c.id.orig_p);
-        e.dst_port = Some(c.id.resp_p);
+        e.from_connection(c.uid, &c.id);
         out.push(e);
     }
 }

@@ -199,9 +199,7 @@ impl UnknownPort {
             c.ts,
         );
         e.victim = Some(Ioc::dst_ip(daddr));
-        e.uids.push(c.uid);
-        e.src_port = Some(c.id.orig_p);
-        e.dst_port = Some(dport);
+        e.from_connection(c.uid, &c.id);
         out.push(e);
     }
 }
