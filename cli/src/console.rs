@@ -66,53 +66,10 @@ impl Console {
         let _ = writeln!(err, "slipstream: {line}");
     }
 
-    /// The problems of a finished run, each at its debug level.
+    /// The problems of a finished run (as errors.log lists them), each at its debug level.
     pub fn run_problems(&self, stats: &RunStats) {
-        for m in &stats.messages {
-            self.problem(1, m);
-        }
-        if let Some(e) = &stats.capture_error {
-            self.problem(1, &format!("{e}; the packets before it were processed"));
-        }
-        for (kind, n) in &stats.decode_errors {
-            self.problem(2, &format!("{n} × {kind}"));
-        }
-        let fr = &stats.fragments;
-        if fr.evicted + fr.timed_out + fr.malformed > 0 {
-            self.problem(
-                3,
-                &format!(
-                    "fragments: {} evicted at the memory cap, {} timed out, {} malformed",
-                    fr.evicted, fr.timed_out, fr.malformed
-                ),
-            );
-        }
-        if stats.table.evicted > 0 {
-            self.problem(
-                3,
-                &format!(
-                    "{} connections evicted at the table cap",
-                    stats.table.evicted
-                ),
-            );
-        }
-        if stats.dissector_failures > 0 {
-            self.problem(
-                3,
-                &format!(
-                    "{} dissectors failed on their input and were dropped from their connection",
-                    stats.dissector_failures
-                ),
-            );
-        }
-        if stats.queue_drops > 0 {
-            self.problem(
-                3,
-                &format!(
-                    "{} packets dropped because a worker fell behind",
-                    stats.queue_drops
-                ),
-            );
+        for (level, line) in crate::output::problems(stats) {
+            self.problem(level, &line);
         }
     }
 

@@ -116,55 +116,70 @@ fn write_errors_log(out: &Path, stats: &RunStats) -> Result<()> {
     let mut f = BufWriter::new(
         File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
     );
-    for m in &stats.messages {
-        writeln!(f, "{m}")?;
-    }
-    let reported = stats.messages.len() as u64;
-    let total = stats.decode_error_total();
-    if total > reported {
-        writeln!(
-            f,
-            "... and {} more decode errors not listed",
-            total - reported
-        )?;
-    }
-    for (kind, n) in &stats.decode_errors {
-        writeln!(f, "count: {kind}: {n}")?;
-    }
-    if let Some(e) = &stats.capture_error {
-        writeln!(f, "{e}; the packets before it were processed")?;
-    }
-    let fr = &stats.fragments;
-    if fr.evicted + fr.timed_out + fr.malformed > 0 {
-        writeln!(
-            f,
-            "fragments: {} evicted (memory cap), {} timed out, {} malformed",
-            fr.evicted, fr.timed_out, fr.malformed
-        )?;
-    }
-    if stats.table.evicted > 0 {
-        writeln!(
-            f,
-            "connections evicted at the table cap: {}",
-            stats.table.evicted
-        )?;
-    }
-    if stats.dissector_failures > 0 {
-        writeln!(
-            f,
-            "dissectors that failed on their input and were dropped from their connection: {}",
-            stats.dissector_failures
-        )?;
-    }
-    if stats.queue_drops > 0 {
-        writeln!(
-            f,
-            "packets dropped because a worker fell behind: {}",
-            stats.queue_drops
-        )?;
+    for (_, line) in problems(stats) {
+        writeln!(f, "{line}")?;
     }
     f.flush()?;
     Ok(())
+}
+
+/// Every problem of a run, in the order errors.log lists them, each with the `-e` level
+/// from which the terminal shows it too: 1 errors, 2 unsupported input, 3 developer
+/// warnings (drops, evictions, dropped dissectors).
+pub fn problems(stats: &RunStats) -> Vec<(u8, String)> {
+    let mut out: Vec<(u8, String)> = stats.messages.iter().map(|m| (1, m.clone())).collect();
+    let reported = stats.messages.len() as u64;
+    let total = stats.decode_error_total();
+    if total > reported {
+        out.push((
+            2,
+            format!("... and {} more decode errors not listed", total - reported),
+        ));
+    }
+    for (kind, n) in &stats.decode_errors {
+        out.push((2, format!("count: {kind}: {n}")));
+    }
+    if let Some(e) = &stats.capture_error {
+        out.push((1, format!("{e}; the packets before it were processed")));
+    }
+    let fr = &stats.fragments;
+    if fr.evicted + fr.timed_out + fr.malformed > 0 {
+        out.push((
+            3,
+            format!(
+                "fragments: {} evicted (memory cap), {} timed out, {} malformed",
+                fr.evicted, fr.timed_out, fr.malformed
+            ),
+        ));
+    }
+    if stats.table.evicted > 0 {
+        out.push((
+            3,
+            format!(
+                "connections evicted at the table cap: {}",
+                stats.table.evicted
+            ),
+        ));
+    }
+    if stats.dissector_failures > 0 {
+        out.push((
+            3,
+            format!(
+                "dissectors that failed on their input and were dropped from their connection: {}",
+                stats.dissector_failures
+            ),
+        ));
+    }
+    if stats.queue_drops > 0 {
+        out.push((
+            3,
+            format!(
+                "packets dropped because a worker fell behind: {}",
+                stats.queue_drops
+            ),
+        ));
+    }
+    out
 }
 
 /// The live status: a line on stderr and `stats.json` in the output folder.
