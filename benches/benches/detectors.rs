@@ -54,6 +54,7 @@ fn synthetic(n: usize, sources: u32) -> Vec<Record> {
                 tunnel_parents: None,
                 ip_proto: Some(6),
                 interface: None,
+                ground_truth: None,
             }))
         })
         .collect()

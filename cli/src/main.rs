@@ -5,6 +5,7 @@ mod blocking;
 mod capture;
 mod console;
 mod daemon;
+mod flow_model;
 mod output;
 mod rotation;
 mod sharing;
@@ -191,6 +192,9 @@ enum Command {
         #[arg(long, default_value_t = 2.0)]
         refresh: f64,
     },
+    /// Train, cross-validate or try the flow classifier (MALICIOUS_FLOW) on labelled flows.
+    #[command(name = "flow-model", subcommand)]
+    FlowModel(flow_model::FlowModelCommand),
     /// The privileged part of blocking (-p), started by slipstream itself.
     #[command(name = "blocker", hide = true)]
     Blocker {
@@ -240,6 +244,9 @@ fn run(args: &Args) -> Result<()> {
         detectors::export::export(&db, table, format, &mut out)?;
         std::io::Write::flush(&mut out)?;
         return Ok(());
+    }
+    if let Some(Command::FlowModel(command)) = &args.command {
+        return flow_model::run(command);
     }
     if let Some(Command::Tui { path, refresh }) = &args.command {
         return tui::run(path, *refresh);

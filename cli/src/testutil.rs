@@ -28,5 +28,6 @@ pub fn udp_conn(ts: i64) -> dissectors::ConnRecord {
         tunnel_parents: None,
         ip_proto: Some(17),
         interface: None,
+        ground_truth: None,
     }
 }

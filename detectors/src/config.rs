@@ -34,6 +34,8 @@ pub struct Config {
     pub blocking: Blocking,
     pub redis: Redis,
     pub web_interface: WebInterface,
+    #[serde(rename = "flowmldetection")]
+    pub flow_ml_detection: FlowMlDetection,
     /// Folder relative paths are resolved against (the config file's folder).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -249,6 +251,20 @@ pub struct Enrichment {
     /// Whois data of domains, CSV `domain,creation_date,organization` (what Slips asks
     /// whois for; see `crate::online`); empty: no domain ages or registrants.
     pub whois_database: PathBuf,
+    /// JARM fingerprints of TLS servers, CSV `ip,port,jarm` (a JARM scanner's results;
+    /// see `crate::online::jarm`); empty: none.
+    pub jarm_fingerprints: PathBuf,
+    /// Fingerprint the servers of C&C channels ourselves, as Slips does (ten TLS
+    /// connections to each; off by default: no network calls).
+    pub active_jarm: bool,
+    /// Reports of P2P peers about IPs, JSON lines (see `crate::online::p2p`); empty: none.
+    pub p2p_reports: PathBuf,
+    /// File in the output folder where the reports we would share with peers are
+    /// written (the `p2p_reports` format); empty: none written.
+    pub p2p_outbox: String,
+    /// Folder of cached VirusTotal API v2 reports (see `crate::online::virustotal`);
+    /// empty: no VirusTotal scores.
+    pub virustotal_cache: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -278,6 +294,7 @@ impl Default for Config {
             blocking: Blocking::default(),
             redis: Redis::default(),
             web_interface: WebInterface::default(),
+            flow_ml_detection: FlowMlDetection::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -437,6 +454,27 @@ impl Default for Redis {
     }
 }
 
+/// The flow classifier (`MALICIOUS_FLOW`), as Slips' `flowmldetection` section, plus the
+/// model file (Slips keeps its pickles at a fixed place).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowMlDetection {
+    /// `test`: flag the flows the model calls malicious; `train`: learn from the flows'
+    /// ground-truth labels and write the model file at the end of the run.
+    pub mode: FlowMlMode,
+    /// The model file (JSON, see `detectors::flow_model`). Empty: the model shipped
+    /// with slipstream (`config/flow_model.json`, built in); train mode needs a file.
+    pub model: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlowMlMode {
+    #[default]
+    Test,
+    Train,
+}
+
 /// The web interface (`slipstream view`, `-w`), as Slips' `web_interface` section.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -549,6 +587,14 @@ impl Config {
         for (i, net) in self.parameters.home_network.iter().enumerate() {
             net.parse::<Cidr>()
                 .map_err(|m| err(&format!("parameters.home_network[{i}]"), m))?;
+        }
+        if self.flow_ml_detection.mode == FlowMlMode::Train
+            && self.flow_ml_detection.model.as_os_str().is_empty()
+        {
+            return Err(err(
+                "flowmldetection.model",
+                "train mode writes the model to this file: name one".into(),
+            ));
         }
         let t = self.detection.evidence_detection_threshold;
         if !(t.is_finite() && t > 0.0) {

@@ -23,6 +23,7 @@ pub mod detector;
 pub mod error;
 pub mod evidence;
 pub mod export;
+pub mod flow_model;
 pub mod geo;
 pub mod mac;
 pub mod online;
@@ -175,6 +176,25 @@ impl Analysis {
         warnings.extend(feeds.warnings().iter().cloned());
         let domain_info = online::shared_domain_info(&config);
         warnings.extend(domain_info.warnings().iter().cloned());
+        let jarm = online::jarm::shared_jarm(&config);
+        warnings.extend(jarm.warnings().iter().cloned());
+        let peers = online::p2p::shared_peer_reports(&config);
+        warnings.extend(peers.warnings().iter().cloned());
+        let virustotal = online::virustotal::shared_virustotal(&config);
+        warnings.extend(virustotal.warnings().iter().cloned());
+        let mut subscribers =
+            strato_letters::StratoLettersExporter::subscribers(&config, output_dir)?;
+        if let Some(outbox) = online::p2p::P2pOutbox::from_config(&config, output_dir)? {
+            subscribers.push(Box::new(outbox));
+        }
+        // A model file that does not load stops the run here, naming the file.
+        detections::malicious_flow::check_model(&config)?;
+        if let Some(trainer) = detections::malicious_flow::FlowModelTrainer::from_config(
+            &config,
+            &output_dir.display().to_string(),
+        ) {
+            subscribers.push(Box::new(trainer));
+        }
 
         let outputs = AlertOutputs::create(
             output_dir,
@@ -205,7 +225,7 @@ impl Analysis {
             whitelist,
             outputs,
             storage,
-            subscribers: strato_letters::StratoLettersExporter::subscribers(&config, output_dir)?,
+            subscribers,
             pending: Vec::new(),
             records: 0,
             flows: 0,

@@ -14,8 +14,18 @@
 //! fresh-login.net,2024-01-20,
 //! ```
 //!
-//! Not implemented (no detection uses them yet): VirusTotal scores and the P2P
-//! network's reports (`MALICIOUS_IP_FROM_P2P_NETWORK`, `P2P_REPORT`).
+//! The others, one module each, all off by default and read from local files:
+//!
+//! * [`jarm`]: JARM fingerprints of TLS servers (`MALICIOUS_JARM`); the only one with
+//!   an implementation that goes on the network, opt-in ([`jarm_probe`]);
+//! * [`p2p`]: reports of Slips' P2P peers about IPs (`MALICIOUS_IP_FROM_P2P_NETWORK`,
+//!   `P2P_REPORT`), and the reports we would share;
+//! * [`virustotal`]: VirusTotal's scores of IPs, domains and URLs (enrichment).
+
+pub mod jarm;
+pub mod jarm_probe;
+pub mod p2p;
+pub mod virustotal;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
@@ -159,29 +169,42 @@ impl DomainInfoSource for LocalDomainInfo {
     }
 }
 
-type Cache = Vec<(Option<PathBuf>, Weak<LocalDomainInfo>)>;
+/// Data loaded from a file, by path, while someone holds it.
+pub(crate) type Cache<T> = Mutex<Vec<(Option<PathBuf>, Weak<T>)>>;
 
-static CACHE: Mutex<Cache> = Mutex::new(Vec::new());
-
-/// The domain data `config` names (`enrichment.whois_database`), loaded once and
-/// shared by the detections that need it; empty when no file is configured.
-pub fn shared_domain_info(config: &Config) -> Arc<LocalDomainInfo> {
-    let path = config.resolve(&config.enrichment.whois_database);
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+/// The data of `path` from `cache`, loaded with `load` (`empty` without a path) when
+/// no one holds it: detections built for the same run share one copy.
+pub(crate) fn shared<T>(
+    cache: &Cache<T>,
+    path: Option<PathBuf>,
+    load: impl FnOnce(&Path) -> T,
+    empty: impl FnOnce() -> T,
+) -> Arc<T> {
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|(_, w)| w.strong_count() > 0);
-    if let Some(info) = cache
+    if let Some(data) = cache
         .iter()
         .find(|(p, _)| *p == path)
         .and_then(|(_, w)| w.upgrade())
     {
-        return info;
+        return data;
     }
-    let info = Arc::new(
-        path.as_deref()
-            .map_or_else(LocalDomainInfo::empty, LocalDomainInfo::load),
-    );
-    cache.push((path, Arc::downgrade(&info)));
-    info
+    let data = Arc::new(path.as_deref().map_or_else(empty, load));
+    cache.push((path, Arc::downgrade(&data)));
+    data
+}
+
+static CACHE: Cache<LocalDomainInfo> = Mutex::new(Vec::new());
+
+/// The domain data `config` names (`enrichment.whois_database`), loaded once and
+/// shared by the detections that need it; empty when no file is configured.
+pub fn shared_domain_info(config: &Config) -> Arc<LocalDomainInfo> {
+    shared(
+        &CACHE,
+        config.resolve(&config.enrichment.whois_database),
+        LocalDomainInfo::load,
+        LocalDomainInfo::empty,
+    )
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub fn conn(src: &str, sport: u16, dst: &str, dport: u16, ts: f64) -> ConnRecord
         tunnel_parents: None,
         ip_proto: Some(6),
         interface: None,
+        ground_truth: None,
     }
 }
 

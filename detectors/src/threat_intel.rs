@@ -9,8 +9,9 @@
 //!   (`ioc,threat level,description`; IPs, ranges, domains, ASNs), `own_malicious_JA3.csv`
 //!   (`hash,threat level,description`), `known_fp_md5_hashes.csv` (`description, md5`),
 //!   and `own_malicious_file_hashes.csv` (ours: `md5|sha1|sha256,threat level,description`,
-//!   the local stand-in for Slips' online hash look-ups). Files named like `*JARM*` are
-//!   skipped (JARM needs an active scan); any other `.csv`/`.txt` is read as IoCs.
+//!   the local stand-in for Slips' online hash look-ups), `own_malicious_JARM.csv`
+//!   (`jarm,threat level,description`; 62-character JARM fingerprints of malicious TLS
+//!   servers, for `MALICIOUS_JARM`); any other `.csv`/`.txt` is read as IoCs.
 //! * `download_path_for_remote_threat_intelligence`: copies of the remote feeds named by
 //!   the feed lists (`ti_files`, `ja3_feeds`, `ssl_feeds`), each file named as the last
 //!   part of its URL, as Slips stores them. The feed list gives each its threat level and
@@ -120,6 +121,7 @@ pub struct ThreatIntel {
     domains: HashMap<Box<str>, IocInfo>,
     asns: HashMap<u32, IocInfo>,
     ja3: HashMap<Box<str>, IocInfo>,
+    jarm: HashMap<Box<str>, IocInfo>,
     ssl_sha1: HashMap<Box<str>, IocInfo>,
     file_hashes: HashMap<Box<str>, IocInfo>,
     known_fp_md5: HashMap<Box<str>, Box<str>>,
@@ -359,14 +361,13 @@ impl ThreatIntel {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.contains("JARM") {
-                continue;
-            }
             let Some(text) = self.read(&path) else {
                 continue;
             };
             let source: Arc<str> = name.as_str().into();
-            if name.contains("known_fp_md5") {
+            if name.contains("JARM") {
+                self.parse_local_hashes(&text, &source, HashFeed::Jarm);
+            } else if name.contains("known_fp_md5") {
                 self.parse_known_fp_md5(&text);
             } else if name.contains("JA3") {
                 self.parse_local_hashes(&text, &source, HashFeed::Ja3);
@@ -437,6 +438,7 @@ impl ThreatIntel {
             + self.domains.len()
             + self.asns.len()
             + self.ja3.len()
+            + self.jarm.len()
             + self.ssl_sha1.len()
             + self.file_hashes.len()
             + self.urls.len()
@@ -482,6 +484,7 @@ impl ThreatIntel {
                 HashFeed::Ja3 => is_hex(&hash, 32),
                 HashFeed::File => is_hex(&hash, 32) || is_hex(&hash, 40) || is_hex(&hash, 64),
                 HashFeed::Ssl => is_hex(&hash, 40),
+                HashFeed::Jarm => is_hex(&hash, 62),
             };
             if !valid {
                 self.warn(format!("{source}: line {n}: not a hash: {hash}"));
@@ -510,6 +513,11 @@ impl ThreatIntel {
         self.parse_local_hashes(text, source, HashFeed::File);
     }
 
+    /// `own_malicious_JARM.csv`: `jarm,threat level,description` per line.
+    pub fn parse_local_jarm(&mut self, text: &str, source: &Arc<str>) {
+        self.parse_local_hashes(text, source, HashFeed::Jarm);
+    }
+
     /// A JA3 blacklist in abuse.ch's layout, with its feed-list entry.
     pub fn parse_ja3_feed(&mut self, text: &str, feed: &FeedMeta) {
         self.parse_hash_feed(text, feed, HashFeed::Ja3);
@@ -525,6 +533,7 @@ impl ThreatIntel {
             HashFeed::Ja3 => &mut self.ja3,
             HashFeed::Ssl => &mut self.ssl_sha1,
             HashFeed::File => &mut self.file_hashes,
+            HashFeed::Jarm => &mut self.jarm,
         }
     }
 
@@ -851,6 +860,14 @@ impl ThreatIntel {
         self.ja3.get(&*lower(hash))
     }
 
+    /// A JARM fingerprint of a malicious TLS server (Slips' `is_blacklisted_jarm`).
+    pub fn jarm(&self, fingerprint: &str) -> Option<&IocInfo> {
+        if self.jarm.is_empty() {
+            return None;
+        }
+        self.jarm.get(&*lower(fingerprint))
+    }
+
     pub fn ssl_sha1(&self, sha1: &str) -> Option<&IocInfo> {
         if self.ssl_sha1.is_empty() {
             return None;
@@ -915,6 +932,7 @@ enum HashFeed {
     Ja3,
     Ssl,
     File,
+    Jarm,
 }
 
 fn stamp_of(path: &Path) -> Option<(u64, Option<SystemTime>)> {

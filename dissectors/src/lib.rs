@@ -27,7 +27,7 @@ pub mod x509;
 pub mod zeek;
 
 pub use analyzer::{Context, Dissector, Verdict};
-pub use conn::{ConnId, ConnRecord, ConnState, Transport};
+pub use conn::{ConnId, ConnRecord, ConnState, GroundTruth, Transport};
 pub use record::Record;
 pub use time::{Interval, Timestamp};
 pub use uid::Uid;

@@ -99,6 +99,7 @@ fn conn(i: u64, src: &str) -> ConnRecord {
         tunnel_parents: None,
         ip_proto: Some(6),
         interface: None,
+        ground_truth: None,
     }
 }
 

@@ -35,7 +35,9 @@ pub mod invalid_dns_resolution;
 pub mod login;
 pub mod long_connection;
 pub mod malicious_downloaded_file;
+pub mod malicious_flow;
 pub mod malicious_ja3;
+pub mod malicious_jarm;
 pub mod malicious_ssl_cert;
 pub mod mitm_arp;
 pub mod multiple_reconnection_attempts;
@@ -43,6 +45,7 @@ pub mod multiple_ssh_versions;
 pub mod multiple_user_agents;
 pub mod non_http_port_80;
 pub mod non_ssl_port_443;
+pub mod p2p;
 pub mod password_guessing;
 pub mod pastebin_download;
 pub mod port_0_connection;
@@ -225,6 +228,17 @@ const REGISTRY: &[(&str, Constructor)] = &[
         Box::new(ti_malicious_url::TiMaliciousUrl::new(c))
     }),
     (login::NAME, |c| Box::new(login::Login::new(c))),
+    (malicious_flow::NAME, |c| {
+        Box::new(malicious_flow::MaliciousFlow::new(c))
+    }),
+    // after command_and_control_channel: it reads that detection's evidence
+    (malicious_jarm::NAME, |c| {
+        Box::new(malicious_jarm::MaliciousJarm::new(c))
+    }),
+    (p2p::MALICIOUS_IP_NAME, |c| {
+        Box::new(p2p::MaliciousIpFromP2pNetwork::new(c))
+    }),
+    (p2p::REPORT_NAME, |c| Box::new(p2p::P2pReport::new(c))),
 ];
 
 /// Names of all detections.

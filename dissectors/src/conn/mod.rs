@@ -108,6 +108,46 @@ pub struct ConnRecord {
     /// The interface a live capture saw the connection on (several can be read at
     /// once); not a column of Zeek's conn.log, kept for the analysis and flows.sqlite.
     pub interface: Option<std::sync::Arc<str>>,
+    /// The flow's ground-truth label, when the input carries one (the `label` column of
+    /// Stratosphere's labelled Zeek logs); not a column Zeek writes. Training data for
+    /// the flow classifier (Slips' `ground_truth_label`).
+    pub ground_truth: Option<GroundTruth>,
+}
+
+/// A labelled flow's class, as Slips folds the labels for its flow classifier (a label
+/// naming malware or malicious traffic is malicious, one naming normal traffic is
+/// benign), with `Benign` (the Stratosphere labeller's word) benign too; anything else
+/// (`Unknown`, `Background`, empty) is no label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GroundTruth {
+    Benign,
+    Malicious,
+}
+
+impl GroundTruth {
+    /// Folds a label text (`Malicious`, `From-Botnet-...-Malware`, `Normal`, `Benign` ...).
+    pub fn from_label(label: &str) -> Option<GroundTruth> {
+        let has = |word: &str| {
+            label
+                .as_bytes()
+                .windows(word.len())
+                .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+        };
+        if has("malicious") || has("malware") {
+            Some(GroundTruth::Malicious)
+        } else if has("benign") || has("normal") {
+            Some(GroundTruth::Benign)
+        } else {
+            None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroundTruth::Benign => "Benign",
+            GroundTruth::Malicious => "Malicious",
+        }
+    }
 }
 
 impl ZeekRecord for ConnRecord {
@@ -165,5 +205,25 @@ impl ZeekRecord for ConnRecord {
             .map(|p| p.iter().map(Uid::to_string).collect());
         row.strings(parents.as_ref().map(|p| p.iter().map(String::as_str)));
         row.count(self.ip_proto.map(u64::from));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GroundTruth;
+
+    #[test]
+    fn labels_fold_as_slips_folds_them() {
+        let g = GroundTruth::from_label;
+        assert_eq!(g("Malicious"), Some(GroundTruth::Malicious));
+        assert_eq!(
+            g("flow=From-Botnet-V42-TCP-Malware"),
+            Some(GroundTruth::Malicious)
+        );
+        assert_eq!(g("Benign"), Some(GroundTruth::Benign));
+        assert_eq!(g("flow=From-Normal-V42-Jist"), Some(GroundTruth::Benign));
+        assert_eq!(g("Unknown"), None);
+        assert_eq!(g("flow=Background-UDP-Established"), None);
+        assert_eq!(g(""), None);
     }
 }

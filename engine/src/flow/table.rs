@@ -904,6 +904,7 @@ impl ConnTable {
             interface: c
                 .interface
                 .and_then(|i| self.config.interfaces.get(usize::from(i)).cloned()),
+            ground_truth: None,
         }
     }
 }

@@ -211,6 +211,7 @@ fn parse_flow(line: &str, c: &Columns) -> Result<Parsed, String> {
         tunnel_parents: None,
         ip_proto,
         interface: None,
+        ground_truth: None,
     })))
 }
 

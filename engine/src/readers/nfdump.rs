@@ -462,6 +462,7 @@ fn flow_record(f: Flow) -> Result<ConnRecord, String> {
         tunnel_parents: None,
         ip_proto: Some(f.proto),
         interface: None,
+        ground_truth: None,
     })
 }
 

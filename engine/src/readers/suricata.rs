@@ -181,6 +181,7 @@ fn flow(v: &Obj, c: Common) -> Result<ConnRecord, String> {
         tunnel_parents: None,
         ip_proto: None,
         interface: None,
+        ground_truth: None,
     })
 }
 

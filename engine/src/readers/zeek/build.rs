@@ -99,6 +99,10 @@ fn conn<F: Fields>(f: &F) -> FieldResult<ConnRecord> {
             .map(|v| v.iter().map(|u| parse_uid_c(u)).collect()),
         ip_proto: f.opt_small("ip_proto")?,
         interface: None,
+        // Stratosphere's labelled logs (netflowlabeler) add `label` and `detailedlabel`.
+        ground_truth: f
+            .text("label")
+            .and_then(|l| dissectors::GroundTruth::from_label(&l)),
     })
 }
 
