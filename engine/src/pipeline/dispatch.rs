@@ -49,18 +49,27 @@ pub(super) struct Threads<'a> {
     pending: Vec<Batch<'a>>,
 }
 
-pub(super) enum Mode<'a, 's> {
+/// Records of one flow table on their way to the merge: the table's index, the records in
+/// the order it produced them, and its watermark.
+type ToMerge = (usize, Vec<Emitted>, Timestamp);
+
+pub(super) enum Mode<'a> {
+    /// One flow table, run on the reader's thread; its records go to the merge thread.
     Inline {
         table: Box<ConnTable>,
-        merger: Box<Merger<'s>>,
+        out: Sender<ToMerge>,
         emitted: Vec<Emitted>,
         batch: Vec<u8>,
     },
     Threads(Threads<'a>),
 }
 
-pub(super) struct Dispatcher<'a, 's> {
-    mode: Mode<'a, 's>,
+/// Records gathered before they are handed to the merge thread: enough to make the
+/// hand-over cheap, few enough to keep them in cache.
+const INLINE_HANDOVER: usize = 256;
+
+pub(super) struct Dispatcher<'a> {
+    mode: Mode<'a>,
     workers: usize,
     batch_size: usize,
     tick_micros: i64,
@@ -70,7 +79,7 @@ pub(super) struct Dispatcher<'a, 's> {
     pub(super) dropped: u64,
 }
 
-impl<'a, 's> Dispatcher<'a, 's> {
+impl<'a> Dispatcher<'a> {
     /// Hands a job whose bytes live as long as the dispatcher to its flow table.
     pub(super) fn push(&mut self, job: Job<'a>) {
         if self.run_inline(&job) {
@@ -114,7 +123,7 @@ impl<'a, 's> Dispatcher<'a, 's> {
     fn run_inline(&mut self, job: &Job<'_>) -> bool {
         let Mode::Inline {
             table,
-            merger,
+            out,
             emitted,
             batch,
         } = &mut self.mode
@@ -123,8 +132,9 @@ impl<'a, 's> Dispatcher<'a, 's> {
         };
         job.run(table, batch);
         table.take_emitted(emitted);
-        if !emitted.is_empty() {
-            merger.add(0, emitted, job.clock);
+        if emitted.len() >= INLINE_HANDOVER {
+            let records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
+            let _ = out.send((0, records, job.clock));
         }
         true
     }
@@ -169,13 +179,14 @@ impl<'a, 's> Dispatcher<'a, 's> {
         match &mut self.mode {
             Mode::Inline {
                 table,
-                merger,
+                out,
                 emitted,
                 ..
             } => {
                 table.advance(clock);
                 table.take_emitted(emitted);
-                merger.add(0, emitted, clock);
+                let records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
+                let _ = out.send((0, records, clock));
             }
             Mode::Threads(_) => {
                 for w in 0..self.workers {
@@ -192,53 +203,64 @@ impl<'a, 's> Dispatcher<'a, 's> {
 /// Runs `feed` with a dispatcher to the flow tables, then flushes every table and
 /// delivers the remaining records. Returns the tables' statistics and the packets
 /// dropped for backpressure.
-pub(super) fn with_dispatcher<'a, 's, R>(
+pub(super) fn with_dispatcher<'a, R>(
     config: &PipelineConfig,
     backpressure: Backpressure,
-    sink: &'s mut (dyn FnMut(Record) + Send),
-    feed: impl FnOnce(&mut Dispatcher<'a, 's>) -> R,
+    sink: &mut (dyn FnMut(Record) + Send),
+    feed: impl FnOnce(&mut Dispatcher<'a>) -> R,
 ) -> (R, Vec<TableStats>, u64) {
     let workers = config.workers.max(1);
-    if workers == 1 {
-        let mut dispatcher = Dispatcher {
-            mode: Mode::Inline {
-                table: Box::new(ConnTable::new(config.tracker.clone())),
-                merger: Box::new(Merger::new(1, sink)),
-                emitted: Vec::new(),
-                batch: Vec::new(),
-            },
-            workers,
-            batch_size: config.batch,
-            tick_micros: config.tick_micros,
-            last_tick: Timestamp(i64::MIN),
-            backpressure,
-            dropped: 0,
-        };
-        let result = feed(&mut dispatcher);
-        let Mode::Inline {
-            mut table,
-            mut merger,
-            mut emitted,
-            ..
-        } = dispatcher.mode
-        else {
-            unreachable!("inline dispatcher");
-        };
-        table.flush();
-        table.take_emitted(&mut emitted);
-        merger.add(0, &mut emitted, Timestamp(i64::MAX));
-        merger.finish();
-        return (result, vec![table.stats()], dispatcher.dropped);
-    }
     std::thread::scope(|scope| {
-        let (out_tx, out_rx) = bounded::<(usize, Vec<Emitted>, Timestamp)>(workers * 4);
-        let merger_thread = scope.spawn(move || {
-            let mut merger = Merger::new(workers, sink);
-            for (source, mut records, watermark) in out_rx {
-                merger.add(source, &mut records, watermark);
+        // The merge and everything the sink does (writing logs, the analysis) run on a
+        // thread of their own, beside the flow tables.
+        let (out_tx, out_rx) = bounded::<ToMerge>(workers * 4);
+        let merger_thread = std::thread::Builder::new()
+            .name("merge".into())
+            .spawn_scoped(scope, move || {
+                let mut merger = Merger::new(workers, sink);
+                for (source, mut records, watermark) in out_rx {
+                    merger.add(source, &mut records, watermark);
+                }
+                merger.finish();
+            })
+            .expect("cannot start the merge thread");
+        let join_merger = |handle: std::thread::ScopedJoinHandle<'_, ()>| {
+            if let Err(panic) = handle.join() {
+                std::panic::resume_unwind(panic);
             }
-            merger.finish();
-        });
+        };
+        if workers == 1 {
+            let mut dispatcher = Dispatcher {
+                mode: Mode::Inline {
+                    table: Box::new(ConnTable::new(config.tracker.clone())),
+                    out: out_tx,
+                    emitted: Vec::with_capacity(INLINE_HANDOVER * 2),
+                    batch: Vec::new(),
+                },
+                workers,
+                batch_size: config.batch,
+                tick_micros: config.tick_micros,
+                last_tick: Timestamp(i64::MIN),
+                backpressure,
+                dropped: 0,
+            };
+            let result = feed(&mut dispatcher);
+            let Mode::Inline {
+                mut table,
+                out,
+                mut emitted,
+                ..
+            } = dispatcher.mode
+            else {
+                unreachable!("inline dispatcher");
+            };
+            table.flush();
+            table.take_emitted(&mut emitted);
+            let _ = out.send((0, emitted, Timestamp(i64::MAX)));
+            drop(out);
+            join_merger(merger_thread);
+            return (result, vec![table.stats()], dispatcher.dropped);
+        }
         let (recycle_tx, recycle_rx) = bounded::<Batch<'a>>(workers * config.queue_depth * 2);
         let mut senders = Vec::with_capacity(workers);
         let mut heads = Vec::with_capacity(workers);
@@ -293,9 +315,7 @@ pub(super) fn with_dispatcher<'a, 's, R>(
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        if let Err(panic) = merger_thread.join() {
-            std::panic::resume_unwind(panic);
-        }
+        join_merger(merger_thread);
         (result, stats, dropped)
     })
 }
@@ -324,7 +344,7 @@ fn worker<'a>(
     index: usize,
     rx: Receiver<Message<'a>>,
     recycle: Sender<Batch<'a>>,
-    out: Sender<(usize, Vec<Emitted>, Timestamp)>,
+    out: Sender<ToMerge>,
     tracker: TrackerConfig,
 ) -> TableStats {
     let mut table = ConnTable::new(tracker);
