@@ -760,6 +760,11 @@ fn write_all(
                         .map_err(sql)?;
                     }
                 }
+                // The indexes are built once, over every row: cheaper than keeping them
+                // up to date through the run. A larger page cache spares re-reading the
+                // tables for each index, and the sorter may use a second thread.
+                tx.execute_batch("PRAGMA cache_size = -32768; PRAGMA threads = 2;")
+                    .map_err(sql)?;
                 tx.execute_batch(INDEXES).map_err(sql)?;
                 tx.execute_batch(SUMMARIES).map_err(sql)?;
                 {
