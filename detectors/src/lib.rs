@@ -127,6 +127,8 @@ pub struct Analysis {
     whitelist: Whitelist,
     outputs: AlertOutputs,
     storage: Option<Storage>,
+    /// Looked up when the hosts are stored, at the end: no cost per record.
+    virustotal: std::sync::Arc<online::virustotal::LocalVirusTotal>,
     subscribers: Vec<Box<dyn Subscriber>>,
     pending: Vec<Evidence>,
     records: u64,
@@ -225,6 +227,7 @@ impl Analysis {
             whitelist,
             outputs,
             storage,
+            virustotal,
             subscribers,
             pending: Vec::new(),
             records: 0,
@@ -503,7 +506,7 @@ impl Analysis {
             self.keep_error(r);
         }
         let storage = match self.storage.take() {
-            Some(st) => Some(st.finish(&self.hosts)?),
+            Some(st) => Some(st.finish(&self.hosts, &*self.virustotal)?),
             None => None,
         };
         if let Some(e) = self.error.take() {

@@ -21,6 +21,7 @@ use rusqlite::{params, Connection};
 use crate::alert::Alert;
 use crate::error::Error;
 use crate::evidence::Evidence;
+use crate::online::virustotal::{ReputationSource, VtScores};
 use crate::profile::Hosts;
 use crate::timefmt::iso;
 
@@ -61,9 +62,14 @@ CREATE TABLE hosts (
     flows_out INTEGER, flows_in INTEGER, other_ips TEXT NOT NULL, domains TEXT NOT NULL,
     snis TEXT NOT NULL, user_agents TEXT NOT NULL, software TEXT NOT NULL,
     certificates TEXT NOT NULL, threat_history TEXT NOT NULL,
-    gateway INTEGER NOT NULL, dns_server INTEGER NOT NULL
+    gateway INTEGER NOT NULL, dns_server INTEGER NOT NULL,
+    vt_url REAL, vt_down_file REAL, vt_ref_file REAL, vt_com_file REAL
 );
 CREATE VIEW profiles AS SELECT * FROM hosts WHERE profiled = 1;
+CREATE TABLE domain_info (
+    domain TEXT PRIMARY KEY, vt_url REAL NOT NULL, vt_down_file REAL NOT NULL,
+    vt_ref_file REAL NOT NULL, vt_com_file REAL NOT NULL
+);
 CREATE TABLE timewindows (
     profile TEXT NOT NULL, twid INTEGER NOT NULL, start REAL NOT NULL, end REAL,
     flows_out INTEGER NOT NULL, flows_in INTEGER NOT NULL, evidence INTEGER NOT NULL,
@@ -190,6 +196,8 @@ enum Msg {
 struct FinalRows {
     hosts: Vec<HostRow>,
     windows: Vec<WindowRow>,
+    /// The hosts' domains and TLS server names that VirusTotal has scores for.
+    domains: Vec<(String, VtScores)>,
 }
 
 struct HostRow {
@@ -220,6 +228,7 @@ struct HostRow {
     gateway: bool,
     dns_server: bool,
     threat_history: String,
+    virustotal: Option<VtScores>,
 }
 
 struct WindowRow {
@@ -413,15 +422,20 @@ impl Storage {
         self.maybe_send()
     }
 
-    /// Writes what is pending and the hosts and windows, builds the indexes, labels the
-    /// flows behind alerts, and closes the database.
-    pub fn finish(mut self, hosts: &Hosts) -> Result<StoreStats, Error> {
+    /// Writes what is pending and the hosts (with the VirusTotal scores of them and
+    /// their domains) and windows, builds the indexes, labels the flows behind alerts,
+    /// and closes the database.
+    pub fn finish(
+        mut self,
+        hosts: &Hosts,
+        virustotal: &dyn ReputationSource,
+    ) -> Result<StoreStats, Error> {
         let sent = if self.batch.rows() > 0 {
             self.send()
         } else {
             Ok(())
         };
-        let final_rows = Box::new(final_rows(hosts));
+        let final_rows = Box::new(final_rows(hosts, virustotal));
         let sent = sent.and_then(|_| {
             self.tx
                 .take()
@@ -459,9 +473,17 @@ fn json_strings<'a, I: IntoIterator<Item = &'a str>>(items: I) -> String {
     serde_json::to_string(&v).unwrap_or_else(|_| "[]".into())
 }
 
-fn final_rows(hosts: &Hosts) -> FinalRows {
+fn final_rows(hosts: &Hosts, virustotal: &dyn ReputationSource) -> FinalRows {
     let mut rows = FinalRows::default();
+    let mut scored_domains = hashbrown::HashSet::new();
     for h in hosts.iter() {
+        for d in h.domains.iter().chain(h.snis.iter()) {
+            if let Some(scores) = virustotal.domain(d) {
+                if scored_domains.insert(d.as_str()) {
+                    rows.domains.push((d.clone(), *scores));
+                }
+            }
+        }
         let p = h.profile.as_deref();
         let ip = h.ip.to_string();
         let user_agents: Vec<serde_json::Value> = h
@@ -525,6 +547,7 @@ fn final_rows(hosts: &Hosts) -> FinalRows {
             threat_history: serde_json::Value::from(history).to_string(),
             gateway: h.gateway,
             dns_server: h.dns_server,
+            virustotal: virustotal.ip(h.ip).copied(),
         });
         if let Some(p) = p {
             for w in &p.windows {
@@ -706,7 +729,7 @@ fn write_all(
                 {
                     let mut h = tx
                         .prepare(
-                            "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27)",
+                            "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31)",
                         )
                         .map_err(sql)?;
                     for r in &rows.hosts {
@@ -738,8 +761,19 @@ fn write_all(
                             r.threat_history,
                             r.gateway,
                             r.dns_server,
+                            r.virustotal.map(|v| v.url),
+                            r.virustotal.map(|v| v.down_file),
+                            r.virustotal.map(|v| v.ref_file),
+                            r.virustotal.map(|v| v.com_file),
                         ])
                         .map_err(sql)?;
+                    }
+                    let mut d = tx
+                        .prepare("INSERT INTO domain_info VALUES (?1,?2,?3,?4,?5)")
+                        .map_err(sql)?;
+                    for (domain, v) in &rows.domains {
+                        d.execute(params![domain, v.url, v.down_file, v.ref_file, v.com_file])
+                            .map_err(sql)?;
                     }
                     let mut w = tx
                         .prepare("INSERT INTO timewindows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")

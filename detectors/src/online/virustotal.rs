@@ -30,12 +30,22 @@ use crate::config::Config;
 const MAX_WARNINGS: usize = 50;
 
 /// What Slips keeps of a host's VirusTotal report, in percent.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct VtScores {
     pub url: f64,
     pub down_file: f64,
     pub ref_file: f64,
     pub com_file: f64,
+}
+
+impl VtScores {
+    /// The four scores as the viewers show them, with Slips' names.
+    pub fn summary(&self) -> String {
+        format!(
+            "URL {:.1}%, down_file {:.1}%, ref_file {:.1}%, com_file {:.1}%",
+            self.url, self.down_file, self.ref_file, self.com_file
+        )
+    }
 }
 
 /// VirusTotal's scores.

@@ -289,17 +289,17 @@ impl Store {
                             dhcp_server, asn, as_org, country, city, rdns, threat_level,
                             confidence, max_threat_level, flows_out, flows_in, other_ips,
                             domains, snis, user_agents, software, certificates,
-                            threat_history
+                            threat_history, vt_url, vt_down_file, vt_ref_file, vt_com_file
                      FROM hosts WHERE ip = ?1",
                     [ip],
                     host_from_row,
                 )
                 .optional()
                 .map_err(|e| self.sql(e))?;
-            return Ok(host.map(|mut h| {
-                h.threat_intel = threat_intel;
-                h
-            }));
+            let Some(mut h) = host else { return Ok(None) };
+            h.threat_intel = threat_intel;
+            h.domains_virustotal = self.domains_virustotal(h.domains.iter().chain(&h.snis))?;
+            return Ok(Some(h));
         }
         let (first, last, out): (Option<f64>, Option<f64>, i64) = self
             .conn
@@ -342,6 +342,44 @@ impl Store {
             threat_intel,
             ..HostInfo::default()
         }))
+    }
+
+    /// The VirusTotal scores stored for `domains`, in their order, each once.
+    fn domains_virustotal<'a>(
+        &self,
+        domains: impl Iterator<Item = &'a String>,
+    ) -> Result<Vec<DomainScores>, Error> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT vt_url, vt_down_file, vt_ref_file, vt_com_file
+                 FROM domain_info WHERE domain = ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        let mut out: Vec<DomainScores> = Vec::new();
+        for d in domains {
+            if out.iter().any(|s| &s.domain == d) {
+                continue;
+            }
+            let scores = stmt
+                .query_row([d], |r| {
+                    Ok(VtScores {
+                        url: r.get(0)?,
+                        down_file: r.get(1)?,
+                        ref_file: r.get(2)?,
+                        com_file: r.get(3)?,
+                    })
+                })
+                .optional()
+                .map_err(|e| self.sql(e))?;
+            if let Some(virustotal) = scores {
+                out.push(DomainScores {
+                    domain: d.clone(),
+                    virustotal,
+                });
+            }
+        }
+        Ok(out)
     }
 
     fn threat_intel(&self, ip: &str) -> Result<Vec<EvidenceRow>, Error> {
@@ -751,5 +789,15 @@ fn host_from_row(r: &Row<'_>) -> rusqlite::Result<HostInfo> {
         certificates: json_list(r.get(23)?),
         threat_history: json_list(r.get(24)?),
         threat_intel: Vec::new(),
+        virustotal: match (r.get(25)?, r.get(26)?, r.get(27)?, r.get(28)?) {
+            (Some(url), Some(down_file), Some(ref_file), Some(com_file)) => Some(VtScores {
+                url,
+                down_file,
+                ref_file,
+                com_file,
+            }),
+            _ => None,
+        },
+        domains_virustotal: Vec::new(),
     })
 }

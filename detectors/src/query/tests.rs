@@ -289,3 +289,66 @@ fn not_a_database() {
     assert!(Store::open(&dir).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run with saved VirusTotal reports (`testdata/online/virustotal`: one address, one
+/// domain): the address's host row and its domain carry Slips' scores; other hosts
+/// have none.
+#[test]
+fn virustotal_scores_reach_the_host_and_its_domains() {
+    const BAD: &str = "203.0.113.66";
+    let dir = out_dir("virustotal");
+    let mut config = config();
+    config.enrichment.virustotal_cache =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/online/virustotal");
+    let mut a = Analysis::new(config, &dir).unwrap();
+    let q = dns(
+        A,
+        "bad-domain.example",
+        vec![RData::Addr(BAD.parse().unwrap())],
+        T0,
+    );
+    let s = ssl(A, BAD, Some("bad-domain.example"), T0 + 1.0);
+    let mut c = conn(A, 50001, BAD, 443, T0 + 1.0);
+    c.uid = s.uid;
+    for r in [Record::from(q), s.into(), c.into()] {
+        a.process(&r);
+    }
+    a.finish().unwrap();
+
+    let db = rusqlite::Connection::open(dir.join("flows.sqlite")).unwrap();
+    let scores = |ip: &str| -> [Option<f64>; 4] {
+        db.query_row(
+            "SELECT vt_url, vt_down_file, vt_ref_file, vt_com_file FROM hosts WHERE ip = ?1",
+            [ip],
+            |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]),
+        )
+        .unwrap()
+    };
+    // The numbers of `online::virustotal`'s own test of this report.
+    let [url, down, refer, com] = scores(BAD);
+    assert!((url.unwrap() - 300.0 / 190.0).abs() < 1e-9);
+    assert!((down.unwrap() - 4000.0 / 70.0).abs() < 1e-9);
+    assert_eq!(refer, Some(0.0));
+    assert!((com.unwrap() - 1000.0 / 140.0).abs() < 1e-9);
+    assert_eq!(scores(A), [None; 4], "no report, no scores");
+    let domains: Vec<(String, f64)> = db
+        .prepare("SELECT domain, vt_url FROM domain_info")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    // Named once though it is both a resolution and a TLS server name.
+    assert_eq!(domains, [("bad-domain.example".to_string(), 50.0)]);
+
+    let store = Store::open(&dir).unwrap();
+    let host = store.profile(BAD).unwrap().unwrap();
+    assert_eq!(host.virustotal.unwrap().down_file, down.unwrap());
+    assert_eq!(host.domains_virustotal.len(), 1);
+    assert_eq!(host.domains_virustotal[0].domain, "bad-domain.example");
+    assert_eq!(host.domains_virustotal[0].virustotal.url, 50.0);
+    let profile = store.profile(A).unwrap().unwrap();
+    assert_eq!(profile.virustotal, None);
+    assert!(profile.domains_virustotal.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

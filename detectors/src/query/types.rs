@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+pub use crate::online::virustotal::VtScores;
+
 /// A page of a long list: `limit` rows starting at row `offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Page {
@@ -178,6 +180,18 @@ pub struct HostInfo {
     /// Threat-intelligence evidence (blacklisted IPs, domains, ASNs, JA3, certificates,
     /// files) where this address is the attacker or the victim.
     pub threat_intel: Vec<EvidenceRow>,
+    /// VirusTotal's scores of this address, as Slips keeps them in its IP info; `None`:
+    /// no report (or the run is still going).
+    pub virustotal: Option<VtScores>,
+    /// VirusTotal's scores of the domains and TLS server names above that have a report.
+    pub domains_virustotal: Vec<DomainScores>,
+}
+
+/// VirusTotal's scores of a domain, as Slips keeps them in its domain info.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DomainScores {
+    pub domain: String,
+    pub virustotal: VtScores,
 }
 
 /// One time window of a profile.

@@ -201,6 +201,23 @@ pub fn host(h: &HostInfo) -> Vec<Line<'static>> {
         threat.push(Span::styled(" · run in progress", dim()));
     }
 
+    // Before the names seen (the line is cut at the panel's edge); after a hit.
+    let mut virustotal = Vec::new();
+    if let Some(v) = &h.virustotal {
+        virustotal.push(format!("VirusTotal {}", v.summary()));
+    }
+    for d in &h.domains_virustotal {
+        virustotal.push(format!(
+            "{} on VirusTotal {}",
+            d.domain,
+            d.virustotal.summary()
+        ));
+    }
+    let virustotal = Span::raw(if virustotal.is_empty() {
+        String::new()
+    } else {
+        format!(" · {}", virustotal.join(" · "))
+    });
     let intel = if h.threat_intel.is_empty() {
         let mut seen = Vec::new();
         if !h.domains.is_empty() {
@@ -211,6 +228,7 @@ pub fn host(h: &HostInfo) -> Vec<Line<'static>> {
         }
         Line::from(vec![
             Span::raw("threat intel: none"),
+            virustotal,
             Span::styled(
                 if seen.is_empty() {
                     String::new()
@@ -228,6 +246,7 @@ pub fn host(h: &HostInfo) -> Vec<Line<'static>> {
                 alert_style(),
             ),
             Span::raw(first.description.clone()),
+            virustotal,
         ])
     };
 
@@ -459,6 +478,7 @@ pub fn timeline_detail(t: &TimelineEntry) -> Vec<Line<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use detectors::query::{DomainScores, VtScores};
 
     fn text(line: &Line<'_>) -> String {
         line.spans.iter().map(|s| s.content.as_ref()).collect()
@@ -542,5 +562,36 @@ mod tests {
         assert_eq!(lines.len(), 5, "{lines:#?}");
         assert!(lines[3].starts_with("      20:52:46 ! 192.168.2.1:51371"));
         assert_eq!(lines[4], "      (1 more flows not listed)");
+    }
+
+    #[test]
+    fn virustotal_scores_before_the_names_seen() {
+        let scores = VtScores {
+            url: 25.0,
+            down_file: 0.0,
+            ref_file: 50.0,
+            com_file: 75.0,
+        };
+        let mut h = HostInfo {
+            ip: "203.0.113.66".into(),
+            domains: vec!["bad.example".into()],
+            ..HostInfo::default()
+        };
+        assert_eq!(
+            text(&host(&h)[3]),
+            "threat intel: none · domains bad.example"
+        );
+        h.virustotal = Some(scores);
+        h.domains_virustotal = vec![DomainScores {
+            domain: "bad.example".into(),
+            virustotal: VtScores::default(),
+        }];
+        assert_eq!(
+            text(&host(&h)[3]),
+            "threat intel: none \
+             · VirusTotal URL 25.0%, down_file 0.0%, ref_file 50.0%, com_file 75.0% \
+             · bad.example on VirusTotal URL 0.0%, down_file 0.0%, ref_file 0.0%, com_file 0.0% \
+             · domains bad.example"
+        );
     }
 }

@@ -170,6 +170,7 @@ fn host_facts(h: &HostInfo) -> String {
         },
     );
     add("reverse DNS", h.rdns.as_deref().map(esc));
+    add("VirusTotal", h.virustotal.map(|v| v.summary()));
     add("hostname", h.hostname.as_deref().map(esc));
     add(
         "MAC",
@@ -192,6 +193,16 @@ fn host_facts(h: &HostInfo) -> String {
     );
     let list = |v: &[String]| Some(v.iter().map(|s| esc(s)).collect::<Vec<_>>().join(", "));
     add("domains", list(&h.domains));
+    add(
+        "domains on VirusTotal",
+        Some(
+            h.domains_virustotal
+                .iter()
+                .map(|d| format!("{}: {}", esc(&d.domain), d.virustotal.summary()))
+                .collect::<Vec<_>>()
+                .join("<br>"),
+        ),
+    );
     add("TLS server names", list(&h.snis));
     add("other addresses", list(&h.other_ips));
     add(

@@ -22,7 +22,8 @@ fn output() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("slipstream-web-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        let config = detectors::Config::load(&repo().join("config/slipstream.yaml")).unwrap();
+        let mut config = detectors::Config::load(&repo().join("config/slipstream.yaml")).unwrap();
+        config.enrichment.virustotal_cache = virustotal_reports(&dir);
         let mut analysis = detectors::Analysis::new(config, &dir).unwrap();
         let pcap = repo().join("testdata/slips/test7-malicious.pcap");
         let (records, _) =
@@ -35,6 +36,33 @@ fn output() -> &'static Path {
         assert!(!summary.alerts.is_empty(), "the test capture raises alerts");
         dir
     })
+}
+
+/// An address of the capture, resolved from `0.debian.pool.ntp.org`.
+const NTP_SERVER: &str = "81.2.248.189";
+
+/// Saved VirusTotal reports (made-up counts) of [`NTP_SERVER`] and its name, in a
+/// folder beside the run's output.
+fn virustotal_reports(output: &Path) -> PathBuf {
+    let vt = output.with_extension("vt");
+    let _ = std::fs::remove_dir_all(&vt);
+    for (kind, name, report) in [
+        (
+            "ip-address",
+            NTP_SERVER,
+            r#"{"detected_urls": [{"url": "http://81.2.248.189/", "positives": 1, "total": 4}],
+                "detected_communicating_samples": [{"positives": 3, "total": 4}]}"#,
+        ),
+        (
+            "domain",
+            "0.debian.pool.ntp.org",
+            r#"{"undetected_urls": [["http://0.debian.pool.ntp.org/", "x", 0, 8, "2024-01-01"]]}"#,
+        ),
+    ] {
+        std::fs::create_dir_all(vt.join(kind)).unwrap();
+        std::fs::write(vt.join(kind).join(format!("{name}.json")), report).unwrap();
+    }
+    vt
 }
 
 async fn get(uri: &str) -> (StatusCode, String) {
@@ -143,6 +171,33 @@ async fn json_api_matches_the_pages() {
     assert!(talkers.as_array().unwrap().len() <= 3);
     let over_time = get_json(&format!("/api/plots/flows_over_time?ip={ip}")).await;
     assert!(!over_time["buckets"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn virustotal_scores_on_the_host_page() {
+    let (status, page) = get(&format!("/profile/{NTP_SERVER}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(
+            "<tr><th>VirusTotal</th><td>URL 25.0%, down_file 0.0%, ref_file 0.0%, com_file 75.0%</td></tr>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(
+        "<tr><th>domains on VirusTotal</th><td>0.debian.pool.ntp.org: URL 0.0%, down_file 0.0%, ref_file 0.0%, com_file 0.0%</td></tr>"
+    ));
+    let host = get_json(&format!("/api/profile/{NTP_SERVER}")).await;
+    assert_eq!(host["virustotal"]["com_file"], 75.0);
+    assert_eq!(
+        host["domains_virustotal"][0]["domain"],
+        "0.debian.pool.ntp.org"
+    );
+    // No report: no line, and null in the API.
+    let profiles = get_json("/api/profiles?limit=1").await;
+    let ip = profiles["items"][0]["ip"].as_str().unwrap().to_owned();
+    let (_, page) = get(&format!("/profile/{ip}")).await;
+    assert!(!page.contains("VirusTotal"));
+    assert!(get_json(&format!("/api/profile/{ip}")).await["virustotal"].is_null());
 }
 
 #[tokio::test(flavor = "current_thread")]
