@@ -327,5 +327,6 @@ pub fn files(src: &str, dst: &str, ts: f64) -> dissectors::files::FileRecord {
         extracted: None,
         extracted_cutoff: None,
         extracted_size: None,
+        pending_digests: None,
     }
 }

@@ -47,6 +47,14 @@ pub enum Record {
 }
 
 impl Record {
+    /// Computes what a dissector left for later, off the packet path (a file's digests),
+    /// so that the record is complete; a no-op for every other record.
+    pub fn finish_deferred(&mut self) {
+        if let Record::Files(f) = self {
+            f.finish_digests();
+        }
+    }
+
     pub fn ts(&self) -> Timestamp {
         match self {
             Record::Conn(r) => r.ts,

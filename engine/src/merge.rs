@@ -182,6 +182,8 @@ impl<'s> Merger<'s> {
     }
 
     fn deliver(&mut self, mut item: Emitted) {
+        // Usually done already, beside the flow tables; whatever is left is done here.
+        item.record.finish_deferred();
         if !item.tunnels.is_empty() {
             if let Record::Conn(c) = &mut item.record {
                 let mut parents: Vec<Uid> = Vec::new();

@@ -7,11 +7,11 @@
 //! hashes the content the way Zeek's hash file analyzers do (a capture gap invalidates
 //! the hashes). Any protocol that carries files (HTTP today; FTP, SMTP later) can use it.
 
+pub mod digests;
 pub mod magic;
 
-use md5::{Digest, Md5};
-use sha1::Sha1;
-use sha2::Sha256;
+pub use digests::PendingDigests;
+use digests::{Digests, Outcome};
 
 use crate::conn::ConnId;
 use crate::time::{Interval, Timestamp};
@@ -47,6 +47,21 @@ pub struct FileRecord {
     pub extracted: Option<String>,
     pub extracted_cutoff: Option<bool>,
     pub extracted_size: Option<u64>,
+    /// Digests still to compute (see [`digests`]); `md5`/`sha1`/`sha256` are filled by
+    /// [`FileRecord::finish_digests`], which must run before the record is written.
+    pub pending_digests: Option<PendingDigests>,
+}
+
+impl FileRecord {
+    /// Computes the digests left for later, if any.
+    pub fn finish_digests(&mut self) {
+        if let Some(pending) = self.pending_digests.take() {
+            let [md5, sha1, sha256] = pending.compute();
+            self.md5 = md5;
+            self.sha1 = sha1;
+            self.sha256 = sha256;
+        }
+    }
 }
 
 impl ZeekRecord for FileRecord {
@@ -129,6 +144,9 @@ pub struct Hashes {
     pub md5: bool,
     pub sha1: bool,
     pub sha256: bool,
+    /// Bytes of each file kept to be hashed later, off the packet path (0: hashed as
+    /// they come). See [`digests`].
+    pub defer_up_to: u32,
 }
 
 impl Hashes {
@@ -136,13 +154,23 @@ impl Hashes {
         md5: false,
         sha1: false,
         sha256: false,
+        defer_up_to: 0,
     };
     /// `hash-all-files.zeek`: MD5 and SHA1.
     pub const MD5_SHA1: Hashes = Hashes {
         md5: true,
         sha1: true,
         sha256: false,
+        defer_up_to: 0,
     };
+
+    /// The same digests, computed later for files up to `bytes` long.
+    pub const fn deferred(self, bytes: u32) -> Hashes {
+        Hashes {
+            defer_up_to: bytes,
+            ..self
+        }
+    }
 }
 
 impl Default for Hashes {
@@ -178,9 +206,8 @@ pub struct FileTracker {
     seen_bytes: u64,
     total_bytes: Option<u64>,
     missing_bytes: u64,
-    md5: Option<Md5>,
-    sha1: Option<Sha1>,
-    sha256: Option<Sha256>,
+    hashes: Hashes,
+    digests: Digests,
     analyzers: Vec<&'static str>,
 }
 
@@ -217,9 +244,8 @@ impl FileTracker {
             seen_bytes: 0,
             total_bytes: None,
             missing_bytes: 0,
-            md5: hashes.md5.then(Md5::new),
-            sha1: hashes.sha1.then(Sha1::new),
-            sha256: hashes.sha256.then(Sha256::new),
+            hashes,
+            digests: Digests::new(hashes),
             analyzers,
         }
     }
@@ -255,15 +281,7 @@ impl FileTracker {
     pub fn data(&mut self, ts: Timestamp, data: &[u8]) -> Sniff {
         self.last_active = ts;
         self.seen_bytes = self.seen_bytes.saturating_add(data.len() as u64);
-        if let Some(h) = self.md5.as_mut() {
-            h.update(data);
-        }
-        if let Some(h) = self.sha1.as_mut() {
-            h.update(data);
-        }
-        if let Some(h) = self.sha256.as_mut() {
-            h.update(data);
-        }
+        self.digests.update(self.hashes, data);
         if self.sniffed {
             return Sniff::Done;
         }
@@ -282,9 +300,7 @@ impl FileTracker {
     pub fn gap(&mut self, ts: Timestamp, len: u64) -> Sniff {
         self.last_active = ts;
         self.missing_bytes = self.missing_bytes.saturating_add(len);
-        self.md5 = None;
-        self.sha1 = None;
-        self.sha256 = None;
+        self.digests.give_up();
         if self.sniffed {
             Sniff::Done
         } else {
@@ -304,6 +320,11 @@ impl FileTracker {
 
     /// The files.log record; `conn` is the connection that carried the file.
     pub fn into_record(self, conn: Option<(Uid, ConnId)>) -> FileRecord {
+        let (digests, pending_digests) = match self.digests.finish(self.hashes) {
+            Outcome::Done(d) => (d, None),
+            Outcome::Pending(p) => ([None, None, None], Some(p)),
+        };
+        let [md5, sha1, sha256] = digests;
         let local_orig = conn.map(|(_, id)| {
             crate::net::is_local_addr(if self.is_orig { id.orig_h } else { id.resp_h })
         });
@@ -326,31 +347,25 @@ impl FileTracker {
             overflow_bytes: 0,
             timedout: false,
             parent_fuid: None,
-            md5: self.md5.map(|h| hex(&h.finalize())),
-            sha1: self.sha1.map(|h| hex(&h.finalize())),
-            sha256: self.sha256.map(|h| hex(&h.finalize())),
+            md5,
+            sha1,
+            sha256,
             extracted: None,
             extracted_cutoff: None,
             extracted_size: None,
+            pending_digests,
         }
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xf) as usize] as char);
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
+    use super::digests::hex;
     use super::*;
     use crate::conn::Transport;
     use crate::zeek::{LogFormat, LogWriter};
+    use md5::{Digest, Md5};
+    use sha1::Sha1;
 
     fn conn() -> (Uid, ConnId) {
         (
@@ -396,6 +411,61 @@ mod tests {
         );
         assert_eq!(r.sha256, None);
         assert_eq!(r.analyzers, vec!["MD5", "SHA1"]);
+    }
+
+    /// The digests of `content` fed in `chunk`-byte pieces with `hashes`, finished.
+    fn digests_of(content: &[u8], chunk: usize, hashes: Hashes) -> FileRecord {
+        let mut f = FileTracker::new(Uid::file(9), "HTTP", false, Timestamp(0), hashes);
+        for piece in content.chunks(chunk) {
+            f.data(Timestamp(0), piece);
+        }
+        f.end(Timestamp(0));
+        f.into_record(Some(conn()))
+    }
+
+    #[test]
+    fn deferred_digests_equal_the_ones_computed_as_bytes_come() {
+        let content: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let inline = digests_of(&content, 700, Hashes::MD5_SHA1);
+        assert!(inline.pending_digests.is_none());
+        assert!(inline.md5.is_some() && inline.sha1.is_some());
+        // Within the limit: kept, hashed when finished.
+        let mut kept = digests_of(&content, 700, Hashes::MD5_SHA1.deferred(1 << 20));
+        assert!(kept.pending_digests.is_some());
+        assert_eq!((kept.md5.as_ref(), kept.sha1.as_ref()), (None, None));
+        kept.finish_digests();
+        assert!(kept.pending_digests.is_none());
+        assert_eq!((&kept.md5, &kept.sha1), (&inline.md5, &inline.sha1));
+        // Beyond the limit half-way: hashed as it comes from then on, same result.
+        let switched = digests_of(&content, 700, Hashes::MD5_SHA1.deferred(4_000));
+        assert!(switched.pending_digests.is_none());
+        assert_eq!((&switched.md5, &switched.sha1), (&inline.md5, &inline.sha1));
+    }
+
+    #[test]
+    fn a_gap_drops_deferred_digests_too() {
+        let hashes = Hashes::MD5_SHA1.deferred(1 << 20);
+        let mut f = FileTracker::new(Uid::file(2), "HTTP", true, Timestamp(0), hashes);
+        f.data(Timestamp(0), b"GIF89a....");
+        f.gap(Timestamp(1), 100);
+        f.data(Timestamp(2), b"more");
+        let mut r = f.into_record(Some(conn()));
+        assert!(r.pending_digests.is_none());
+        r.finish_digests();
+        assert_eq!((r.md5, r.sha1), (None, None));
+    }
+
+    #[test]
+    fn kept_bytes_are_counted_while_held() {
+        let hashes = Hashes::MD5_SHA1.deferred(1 << 20);
+        let mut f = FileTracker::new(Uid::file(5), "HTTP", true, Timestamp(0), hashes);
+        // Other tests run at the same time and move the count: look for our share only.
+        f.data(Timestamp(0), &[1u8; 300_000]);
+        assert!(digests::deferred_bytes() >= 300_000);
+        let r = f.into_record(None);
+        let copy = r.clone();
+        assert!(digests::deferred_bytes() >= 600_000);
+        drop((r, copy));
     }
 
     #[test]

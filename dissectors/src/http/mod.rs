@@ -85,10 +85,18 @@ impl Default for HttpConfig {
     }
 }
 
-/// DPD candidate: HTTP may run over any TCP connection.
+/// Bytes of each body the engine's dissectors keep to hash later, on another thread
+/// (see [`crate::files::digests`]); longer bodies are hashed as they come.
+pub const DEFERRED_DIGEST_BYTES: u32 = 256 << 10;
+
+/// DPD candidate: HTTP may run over any TCP connection. Its files' digests are deferred:
+/// whoever takes its records calls [`Record::finish_deferred`](crate::Record::finish_deferred).
 pub fn candidate(id: &ConnId) -> Option<Box<dyn Dissector>> {
-    (id.proto == Transport::Tcp)
-        .then(|| Box::new(HttpDissector::new(HttpConfig::default())) as Box<dyn Dissector>)
+    let config = HttpConfig {
+        hashes: Hashes::default().deferred(DEFERRED_DIGEST_BYTES),
+        ..HttpConfig::default()
+    };
+    (id.proto == Transport::Tcp).then(|| Box::new(HttpDissector::new(config)) as Box<dyn Dissector>)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

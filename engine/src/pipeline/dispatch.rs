@@ -224,16 +224,30 @@ pub(super) fn with_dispatcher<'a, R>(
                 merger.finish();
             })
             .expect("cannot start the merge thread");
-        let join_merger = |handle: std::thread::ScopedJoinHandle<'_, ()>| {
+        let join = |handle: std::thread::ScopedJoinHandle<'_, ()>| {
             if let Err(panic) = handle.join() {
                 std::panic::resume_unwind(panic);
             }
         };
         if workers == 1 {
+            // The table's records are completed (files' digests) on a thread between the
+            // table and the merge, so that the reader's thread only reads and dissects.
+            let (table_tx, table_rx) = bounded::<ToMerge>(4);
+            let finisher = std::thread::Builder::new()
+                .name("finish".into())
+                .spawn_scoped(scope, move || {
+                    for (source, mut records, watermark) in table_rx {
+                        finish_deferred(&mut records);
+                        if out_tx.send((source, records, watermark)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .expect("cannot start the finishing thread");
             let mut dispatcher = Dispatcher {
                 mode: Mode::Inline {
                     table: Box::new(ConnTable::new(config.tracker.clone())),
-                    out: out_tx,
+                    out: table_tx,
                     emitted: Vec::with_capacity(INLINE_HANDOVER * 2),
                     batch: Vec::new(),
                 },
@@ -258,7 +272,8 @@ pub(super) fn with_dispatcher<'a, R>(
             table.take_emitted(&mut emitted);
             let _ = out.send((0, emitted, Timestamp(i64::MAX)));
             drop(out);
-            join_merger(merger_thread);
+            join(finisher);
+            join(merger_thread);
             return (result, vec![table.stats()], dispatcher.dropped);
         }
         let (recycle_tx, recycle_rx) = bounded::<Batch<'a>>(workers * config.queue_depth * 2);
@@ -315,7 +330,7 @@ pub(super) fn with_dispatcher<'a, R>(
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         }
-        join_merger(merger_thread);
+        join(merger_thread);
         (result, stats, dropped)
     })
 }
@@ -338,6 +353,14 @@ pub(super) fn pin_current_thread(n: usize) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = n;
+}
+
+/// Completes the records the dissectors left work in (files' digests), on the calling
+/// thread.
+fn finish_deferred(records: &mut [Emitted]) {
+    for e in records {
+        e.record.finish_deferred();
+    }
 }
 
 fn worker<'a>(
@@ -366,11 +389,13 @@ fn worker<'a>(
         }
         let mut emitted = Vec::new();
         table.take_emitted(&mut emitted);
+        finish_deferred(&mut emitted);
         let _ = out.send((index, emitted, watermark));
     }
     table.flush();
     let mut emitted = Vec::new();
     table.take_emitted(&mut emitted);
+    finish_deferred(&mut emitted);
     let _ = out.send((index, emitted, Timestamp(i64::MAX)));
     table.stats()
 }

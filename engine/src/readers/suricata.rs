@@ -468,6 +468,7 @@ fn fileinfo(v: &Obj, c: Common) -> Result<FileRecord, String> {
         extracted: None,
         extracted_cutoff: None,
         extracted_size: None,
+        pending_digests: None,
     })
 }
 

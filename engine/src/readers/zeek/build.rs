@@ -426,6 +426,7 @@ fn files<F: Fields>(f: &F) -> FieldResult<FileRecord> {
         extracted: f.opt_string("extracted"),
         extracted_cutoff: f.opt_bool("extracted_cutoff")?,
         extracted_size: f.opt_count("extracted_size")?,
+        pending_digests: None,
     })
 }
 
