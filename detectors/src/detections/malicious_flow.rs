@@ -8,10 +8,19 @@
 //! In `flowmldetection.mode: train` this detection reports nothing; [`FlowModelTrainer`]
 //! (a [`Subscriber`]) collects the labelled flows and writes the model file when the
 //! run ends, as Slips stores its model on shutdown in train mode.
+//!
+//! Unlike Slips, a source's flagged flows do not each become an evidence once there are
+//! many: the shipped model calls most unanswered connection attempts malicious, so a scan
+//! would give one evidence per probe (2,305 on Slips' `test1-malicious.nfdump`). Per
+//! source and time window, the first [`REPORTED_ONE_BY_ONE`] flagged flows are reported
+//! each, then one evidence at every power of ten (10, 100, 1000 ...) naming the count so
+//! far: one growing episode, as the scan detections report scans.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use dissectors::Record;
+use hashbrown::HashMap;
 
 use crate::config::{Config, FlowMlMode};
 use crate::detector::{Context, Detector, EvidenceSink};
@@ -25,11 +34,22 @@ pub const NAME: &str = "malicious_flow";
 
 /// Labelled flows kept for training (about 90 bytes each); past it, a uniform sample.
 const MAX_TRAINING_FLOWS: usize = 1 << 19;
+/// Flagged flows of one source and window reported one evidence each.
+pub const REPORTED_ONE_BY_ONE: u64 = 5;
+/// Sources whose flagged flows are counted at once; past it the counts start over.
+const MAX_SOURCES: usize = 65_536;
 
 pub struct MaliciousFlow {
     /// `None` in train mode, or when the model file cannot be used ([`check_model`]
     /// reports that before the run).
     model: Option<FlowModel>,
+    /// Flagged flows per source: (time window, count in it).
+    flagged: HashMap<IpAddr, (i64, u64)>,
+}
+
+/// Whether the `count`-th flagged flow of a source in a window is reported.
+fn reported(count: u64) -> bool {
+    count <= REPORTED_ONE_BY_ONE || (count >= 10 && 10u64.pow(count.ilog10()) == count)
 }
 
 /// The model test mode uses: the file `flowmldetection.model` names, or the shipped one.
@@ -57,11 +77,28 @@ impl MaliciousFlow {
                 FlowMlMode::Test => load_model(config).ok(),
                 FlowMlMode::Train => None,
             },
+            flagged: HashMap::new(),
         }
     }
 
     pub fn with_model(model: FlowModel) -> Self {
-        MaliciousFlow { model: Some(model) }
+        MaliciousFlow {
+            model: Some(model),
+            flagged: HashMap::new(),
+        }
+    }
+
+    /// Counts a flagged flow of `source` in window `tw`; returns the count so far.
+    fn count(&mut self, source: IpAddr, tw: i64) -> u64 {
+        if self.flagged.len() >= MAX_SOURCES && !self.flagged.contains_key(&source) {
+            self.flagged.clear();
+        }
+        let entry = self.flagged.entry(source).or_insert((tw, 0));
+        if entry.0 != tw {
+            *entry = (tw, 0);
+        }
+        entry.1 += 1;
+        entry.1
     }
 }
 
@@ -76,15 +113,25 @@ impl Detector for MaliciousFlow {
             return;
         }
         let (saddr, daddr) = (c.id.orig_h, c.id.resp_h);
+        let count = self.count(saddr, ctx.timewindow.number);
+        if !reported(count) {
+            return;
+        }
+        let mut description = format!(
+            "Flow with malicious characteristics by ML. Src IP {saddr}:{} to {daddr}:{}",
+            c.id.orig_p, c.id.resp_p
+        );
+        if count > REPORTED_ONE_BY_ONE {
+            description.push_str(&format!(
+                ". {count} flows of {saddr} flagged by the model in this time window"
+            ));
+        }
         let mut e = Evidence::new(
             EvidenceType::MaliciousFlow,
             Ioc::src_ip(saddr),
             ThreatLevel::Low,
             0.1,
-            format!(
-                "Flow with malicious characteristics by ML. Src IP {saddr}:{} to {daddr}:{}",
-                c.id.orig_p, c.id.resp_p
-            ),
+            description,
             ctx.profile_ip,
             ctx.timewindow.number,
             c.ts,
@@ -265,6 +312,29 @@ mod tests {
         https.orig_pkts = 20;
         https.resp_pkts = 50;
         assert!(h.feed(&mut d, https).is_empty());
+    }
+
+    #[test]
+    fn many_flagged_flows_of_one_source_are_one_growing_episode() {
+        let mut h = Harness::new(Config::default());
+        let mut d = MaliciousFlow::with_model(unestablished_model());
+        let mut reported = Vec::new();
+        for n in 1..=1_000u16 {
+            let out = h.feed(&mut d, rejected(10_000 + n, 1.0 + f64::from(n) * 0.001));
+            if !out.is_empty() {
+                reported.push((n, out[0].description.clone()));
+            }
+        }
+        let counts: Vec<u16> = reported.iter().map(|(n, _)| *n).collect();
+        assert_eq!(counts, vec![1, 2, 3, 4, 5, 10, 100, 1000]);
+        assert!(!reported[4].1.contains("flows of"));
+        assert!(reported[7]
+            .1
+            .ends_with(". 1000 flows of 192.168.1.107 flagged by the model in this time window"));
+        // Another source is counted on its own.
+        let mut other = rejected(40_000, 2.0);
+        other.id.orig_h = "192.168.1.108".parse().unwrap();
+        assert_eq!(h.feed(&mut d, other).len(), 1);
     }
 
     #[test]
