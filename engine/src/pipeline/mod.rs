@@ -4,12 +4,13 @@
 //! of workers (see `merge`), and handed to a sink as they become final.
 
 mod dispatch;
+mod pager;
 mod reader;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -108,9 +109,7 @@ impl RunStats {
     }
 }
 
-/// Bytes of the capture released from memory at a time, and kept behind the reader when
-/// workers may still be reading them.
-const RELEASE_STEP: usize = 16 << 20;
+/// Bytes of the capture kept behind the reader when workers may still be reading them.
 const RELEASE_LAG: usize = 64 << 20;
 
 /// Reads a capture file through the pipeline, handing every record to `sink` as soon as
@@ -136,41 +135,44 @@ pub fn run_file_until(
     let name = path.display().to_string();
     let mut reader = Reader::new(&name, config);
     let lag = if config.workers <= 1 { 0 } else { RELEASE_LAG };
-    let mut released = 0usize;
+    let position = AtomicUsize::new(0);
+    let reading = AtomicBool::new(true);
     let progress = config.progress.as_deref();
     if let Some(pr) = progress {
         pr.total_bytes
             .store(file.bytes().len() as u64, Ordering::Relaxed);
     }
-    let ((), tables, _) = with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
-        for p in packets {
-            if reader.stats.packets.is_multiple_of(1024) {
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                if let (Some(pr), Ok(p)) = (progress, &p) {
-                    let at = file.offset_of(p.data).unwrap_or(0);
-                    pr.bytes_read.store(at as u64, Ordering::Relaxed);
-                    pr.packets.store(reader.stats.packets, Ordering::Relaxed);
-                }
-            }
-            match p {
-                Ok(p) => {
-                    reader.decode(&p, &mut |job| dispatcher.push(job));
-                    dispatcher.clock(reader.clock);
-                    // Pages behind the read position are dropped in steps; the lag leaves
-                    // the workers' queued packets resident (touching a dropped page would
-                    // only read it again).
-                    if let Some(at) = file.offset_of(p.data) {
-                        if at > released + RELEASE_STEP + lag {
-                            released = at - lag;
-                            file.release_before(released);
-                        }
+    let ((), tables, _) = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("pager".into())
+            .spawn_scoped(scope, || pager::run(&file, &position, &reading, lag))
+            .expect("cannot start the pager thread");
+        let result = with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
+            for p in packets {
+                if reader.stats.packets.is_multiple_of(1024) {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if let (Some(pr), Ok(p)) = (progress, &p) {
+                        let at = file.offset_of(p.data).unwrap_or(0);
+                        pr.bytes_read.store(at as u64, Ordering::Relaxed);
+                        pr.packets.store(reader.stats.packets, Ordering::Relaxed);
                     }
                 }
-                Err(e) => reader.stats.capture_error = Some(e),
+                match p {
+                    Ok(p) => {
+                        if let Some(at) = file.offset_of(p.data) {
+                            position.store(at, Ordering::Relaxed);
+                        }
+                        reader.decode(&p, &mut |job| dispatcher.push(job));
+                        dispatcher.clock(reader.clock);
+                    }
+                    Err(e) => reader.stats.capture_error = Some(e),
+                }
             }
-        }
+        });
+        reading.store(false, Ordering::Relaxed);
+        result
     });
     if let Some(pr) = progress.filter(|_| !stop.load(Ordering::Relaxed)) {
         pr.bytes_read
