@@ -799,14 +799,15 @@ impl ConnTable {
 
     /// Ends a connection: its dissectors finish and its conn record is written.
     fn remove(&mut self, slot: u32, out: &mut Vec<Record>) {
-        let Some(conn) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
+        // The connection is finished where it lies and dropped there: moving it out of
+        // its slot would copy the whole state (hundreds of bytes) once per connection.
+        let Some(Some(conn)) = self.slots.get_mut(slot as usize) else {
             return;
         };
         self.free.push(slot);
         if self.index.get(&conn.key) == Some(&slot) {
             self.index.remove(&conn.key);
         }
-        let mut conn = conn;
         for d in conn.dissectors.active.iter_mut() {
             let mut cx = Context::new(conn.uid, &conn.id, conn.last, out);
             let finished =
@@ -827,7 +828,10 @@ impl ConnTable {
             self.removed_tunnels
                 .push((conn.uid, tunnels, conn.carries_tunnel));
         }
-        out.push(Record::Conn(Box::new(self.conn_record(&conn))));
+        if let Some(Some(conn)) = self.slots.get(slot as usize) {
+            out.push(Record::Conn(Box::new(self.conn_record(conn))));
+        }
+        self.slots[slot as usize] = None;
     }
 
     /// Out-of-order TCP payload bytes held for the dissectors, over all connections
