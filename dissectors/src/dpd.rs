@@ -16,6 +16,7 @@ pub const CANDIDATES: &[Candidate] = &[
     crate::http::candidate,
     crate::ssl::candidate,
     crate::teredo::candidate,
+    crate::login_analyzer::candidate,
 ];
 
 /// Dissectors to attach to a new connection.

@@ -10,6 +10,7 @@ pub mod dpd;
 pub mod files;
 pub mod http;
 pub mod login;
+pub mod login_analyzer;
 pub mod net;
 pub mod notice;
 pub mod output;

@@ -1,6 +1,6 @@
 //! login.log: a telnet, rlogin or rsh login attempt, in the shape Slips' Zeek script logs
-//! it (`Login::Info`). No dissector for these protocols exists yet; the record carries
-//! attempts read from Zeek's logs.
+//! it (`Login::Info`). Made by the telnet / rlogin / rsh dissector
+//! ([`crate::login_analyzer`]) or read from Zeek's logs.
 
 use crate::conn::ConnId;
 use crate::time::Timestamp;

@@ -119,6 +119,8 @@ impl Flow {
             Some("ssl")
         } else if looks_like_http(o) {
             Some("http")
+        } else if on(&dissectors::login_analyzer::PORTS) {
+            Some("login")
         } else {
             None
         }

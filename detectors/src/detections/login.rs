@@ -4,8 +4,8 @@
 //! the client as victim; its status (successful, confused or failed), protocol and user
 //! in the description; confidence 1.
 //!
-//! The entries come from Zeek's login.log (Slips' Zeek script); no dissector for these
-//! protocols exists here yet.
+//! The entries come from our telnet / rlogin / rsh dissector
+//! (`dissectors::login_analyzer`) or from Zeek's login.log (Slips' Zeek script).
 
 use dissectors::Record;
 
