@@ -8,7 +8,7 @@
 //! end, and the flows behind alerts are labelled `malicious` then (the rest stay
 //! `benign`), as Slips labels flows causing an alert.
 
-use std::fmt::Write as _;
+use dissectors::net::push_ip_str;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
@@ -599,11 +599,11 @@ fn write_all(
                         uid_buf.clear();
                         f.uid.write_to(&mut uid_buf);
                         text.clear();
-                        let _ = write!(text, "{}", f.profile);
+                        push_ip_str(&mut text, f.profile);
                         text2.clear();
-                        let _ = write!(text2, "{}", c.id.orig_h);
+                        push_ip_str(&mut text2, c.id.orig_h);
                         text3.clear();
-                        let _ = write!(text3, "{}", c.id.resp_h);
+                        push_ip_str(&mut text3, c.id.resp_h);
                         flow.execute(params![
                             uid_buf,
                             secs(f.ts),
@@ -641,7 +641,7 @@ fn write_all(
                         }
                         text.clear();
                         if let Some(p) = r.profile {
-                            let _ = write!(text, "{p}");
+                            push_ip_str(&mut text, p);
                         }
                         rec.execute(params![
                             r.kind,

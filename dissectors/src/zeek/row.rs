@@ -157,10 +157,7 @@ impl<'a> Row<'a> {
             if quoted {
                 self.out.push(b'"');
             }
-            // Display of Ipv6Addr is RFC 5952 compressed, as Zeek prints addresses; an
-            // IPv4-mapped address prints in dotted form there too.
-            use std::io::Write;
-            let _ = write!(self.out, "{a}");
+            crate::net::push_ip(self.out, a);
             if quoted {
                 self.out.push(b'"');
             }
