@@ -79,6 +79,9 @@ pub struct Store {
     /// Once the run is seen finished the database no longer changes.
     finished: Cell<bool>,
     cache: RefCell<plots::Cache>,
+    /// Whether the database has VirusTotal scores (runs before they were stored have
+    /// none, and are still read).
+    virustotal: Cell<Option<bool>>,
 }
 
 impl Store {
@@ -111,6 +114,7 @@ impl Store {
             path: db,
             finished: Cell::new(false),
             cache: RefCell::new(plots::Cache::default()),
+            virustotal: Cell::new(None),
         };
         // Fails early on a file that is not one of our databases.
         store.is_finished()?;
@@ -282,15 +286,23 @@ impl Store {
     pub fn profile(&self, ip: &str) -> Result<Option<HostInfo>, Error> {
         let threat_intel = self.threat_intel(ip)?;
         if self.is_finished()? {
+            let virustotal = self.has_virustotal()?;
+            let scores = if virustotal {
+                "vt_url, vt_down_file, vt_ref_file, vt_com_file"
+            } else {
+                "NULL, NULL, NULL, NULL"
+            };
             let host = self
                 .conn
                 .query_row(
-                    "SELECT ip, profiled, first_seen, last_seen, mac, vendor, hostname,
+                    &format!(
+                        "SELECT ip, profiled, first_seen, last_seen, mac, vendor, hostname,
                             dhcp_server, asn, as_org, country, city, rdns, threat_level,
                             confidence, max_threat_level, flows_out, flows_in, other_ips,
                             domains, snis, user_agents, software, certificates,
-                            threat_history, vt_url, vt_down_file, vt_ref_file, vt_com_file
-                     FROM hosts WHERE ip = ?1",
+                            threat_history, {scores}
+                     FROM hosts WHERE ip = ?1"
+                    ),
                     [ip],
                     host_from_row,
                 )
@@ -298,7 +310,9 @@ impl Store {
                 .map_err(|e| self.sql(e))?;
             let Some(mut h) = host else { return Ok(None) };
             h.threat_intel = threat_intel;
-            h.domains_virustotal = self.domains_virustotal(h.domains.iter().chain(&h.snis))?;
+            if virustotal {
+                h.domains_virustotal = self.domains_virustotal(h.domains.iter().chain(&h.snis))?;
+            }
             return Ok(Some(h));
         }
         let (first, last, out): (Option<f64>, Option<f64>, i64) = self
@@ -342,6 +356,23 @@ impl Store {
             threat_intel,
             ..HostInfo::default()
         }))
+    }
+
+    /// Whether the hosts have VirusTotal columns (and `domain_info` exists).
+    fn has_virustotal(&self) -> Result<bool, Error> {
+        if let Some(known) = self.virustotal.get() {
+            return Ok(known);
+        }
+        let present: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('hosts') WHERE name = 'vt_url'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        self.virustotal.set(Some(present));
+        Ok(present)
     }
 
     /// The VirusTotal scores stored for `domains`, in their order, each once.

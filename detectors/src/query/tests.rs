@@ -352,3 +352,29 @@ fn virustotal_scores_reach_the_host_and_its_domains() {
     assert!(profile.domains_virustotal.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_database_from_before_virustotal_scores_is_still_read() {
+    let dir = out_dir("before-virustotal");
+    let mut a = Analysis::new(config(), &dir).unwrap();
+    for r in records() {
+        a.process(&r);
+    }
+    a.finish().unwrap();
+    // What a run of an earlier version wrote: no score columns, no domain_info.
+    let db = rusqlite::Connection::open(dir.join("flows.sqlite")).unwrap();
+    db.execute_batch(
+        "DROP VIEW profiles;
+         ALTER TABLE hosts DROP COLUMN vt_url; ALTER TABLE hosts DROP COLUMN vt_down_file;
+         ALTER TABLE hosts DROP COLUMN vt_ref_file; ALTER TABLE hosts DROP COLUMN vt_com_file;
+         DROP TABLE domain_info;",
+    )
+    .unwrap();
+    drop(db);
+    let store = Store::open(&dir).unwrap();
+    let host = store.profile(A).unwrap().unwrap();
+    assert!(host.complete);
+    assert_eq!(host.virustotal, None);
+    assert!(host.domains_virustotal.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
