@@ -46,7 +46,7 @@ impl ZeekRecord for LoginRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.str(self.proto.as_deref());
         row.bool(Some(self.success));

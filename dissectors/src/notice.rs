@@ -81,7 +81,7 @@ impl ZeekRecord for NoticeRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(self.uid.map(|u| u.to_string()).as_deref());
+        row.uid(self.uid);
         write_optional_id(row, self.id.as_ref());
         row.str(self.fuid.as_deref());
         row.str(self.file_mime_type.as_deref());

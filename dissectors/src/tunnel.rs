@@ -36,7 +36,7 @@ impl ZeekRecord for TunnelRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.str(Some(&self.tunnel_type));
         row.str(Some(&self.action));

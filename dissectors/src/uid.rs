@@ -24,32 +24,45 @@ impl Uid {
 
     /// Writes the uid into `out` (at most 19 bytes).
     pub fn write_to(&self, out: &mut String) {
-        out.push(self.prefix as char);
+        let mut buf = [0u8; UID_TEXT_MAX];
+        out.push_str(self.text(&mut buf));
+    }
+
+    /// The uid's text, written into `buf`.
+    pub fn text<'b>(&self, buf: &'b mut [u8; UID_TEXT_MAX]) -> &'b str {
+        buf[0] = self.prefix;
+        let mut n = 1;
         // Zeek keeps 96 bits as two 64-bit words, the first shifted to its top 32 bits, and
         // appends each word's digits separately.
         let high = ((self.bits >> 64) as u64) & 0xffff_ffff;
         let low = self.bits as u64;
-        push_base62_lsd_first(out, high);
-        push_base62_lsd_first(out, low);
+        n = push_base62_lsd_first(buf, n, high);
+        n = push_base62_lsd_first(buf, n, low);
+        // A prefix outside ASCII (never made here) would not be text: none is printed.
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
     }
 }
 
-fn push_base62_lsd_first(out: &mut String, mut v: u64) {
+/// Longest uid text: the prefix, 6 digits for the high word and 11 for the low one.
+pub const UID_TEXT_MAX: usize = 24;
+
+fn push_base62_lsd_first(buf: &mut [u8; UID_TEXT_MAX], mut n: usize, mut v: u64) -> usize {
     if v == 0 {
-        out.push('0');
-        return;
+        buf[n] = b'0';
+        return n + 1;
     }
     while v > 0 {
-        out.push(ALPHABET[(v % 62) as usize] as char);
+        buf[n] = ALPHABET[(v % 62) as usize];
+        n += 1;
         v /= 62;
     }
+    n
 }
 
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = String::with_capacity(20);
-        self.write_to(&mut s);
-        f.write_str(&s)
+        let mut buf = [0u8; UID_TEXT_MAX];
+        f.write_str(self.text(&mut buf))
     }
 }
 

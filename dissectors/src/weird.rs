@@ -44,7 +44,7 @@ impl ZeekRecord for WeirdRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(self.uid.map(|u| u.to_string()).as_deref());
+        row.uid(self.uid);
         write_optional_id(row, self.id.as_ref());
         row.str(Some(&self.name));
         row.str(self.addl.as_deref());

@@ -183,7 +183,7 @@ impl ZeekRecord for ConnRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.str(Some(self.id.proto.as_str()));
         row.str(self.service.as_deref());

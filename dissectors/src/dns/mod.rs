@@ -176,7 +176,7 @@ impl ZeekRecord for DnsRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.str(Some(self.id.proto.as_str()));
         row.count(Some(u64::from(self.trans_id)));

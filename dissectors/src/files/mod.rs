@@ -102,8 +102,8 @@ impl ZeekRecord for FileRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.fuid.to_string()));
-        row.str(self.uid.map(|u| u.to_string()).as_deref());
+        row.uid(Some(self.fuid));
+        row.uid(self.uid);
         match &self.id {
             Some(id) => id.write_columns(row),
             None => {
@@ -126,7 +126,7 @@ impl ZeekRecord for FileRecord {
         row.count(Some(self.missing_bytes));
         row.count(Some(self.overflow_bytes));
         row.bool(Some(self.timedout));
-        row.str(self.parent_fuid.map(|u| u.to_string()).as_deref());
+        row.uid(self.parent_fuid);
         row.str(self.md5.as_deref());
         row.str(self.sha1.as_deref());
         row.str(self.sha256.as_deref());

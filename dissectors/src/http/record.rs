@@ -125,7 +125,7 @@ impl ZeekRecord for HttpRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.count(Some(self.trans_depth));
         row.str(self.method.as_deref());

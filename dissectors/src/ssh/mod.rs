@@ -104,7 +104,7 @@ impl ZeekRecord for SshRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.count(self.version);
         row.bool(self.auth_success);

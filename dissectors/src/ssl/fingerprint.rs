@@ -134,13 +134,18 @@ fn ja4_version(v: u16) -> &'static str {
     }
 }
 
+/// `{v:04x}` of each item, comma-separated (without `core::fmt`: JA4 is computed for every
+/// client hello).
 fn hex4_list<I: IntoIterator<Item = u16>>(items: I) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::new();
     for (i, v) in items.into_iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        for shift in [12, 8, 4, 0] {
+            s.push(HEX[usize::from((v >> shift) & 0xf)] as char);
+        }
     }
     s
 }

@@ -131,7 +131,7 @@ impl ZeekRecord for SslRecord {
 
     fn write_row(&self, row: &mut Row<'_>) {
         row.time(Some(self.ts));
-        row.str(Some(&self.uid.to_string()));
+        row.uid(Some(self.uid));
         self.id.write_columns(row);
         row.str(self.version_name().as_deref());
         row.str(self.cipher_name().as_deref());

@@ -164,6 +164,21 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// A uid (`string` column): alphanumeric, so never escaped.
+    pub fn uid(&mut self, v: Option<crate::uid::Uid>) {
+        if let Some(u) = self.present(v) {
+            let mut buf = [0u8; crate::uid::UID_TEXT_MAX];
+            let text = u.text(&mut buf).as_bytes();
+            if self.format == LogFormat::Json {
+                self.out.push(b'"');
+                self.out.extend_from_slice(text);
+                self.out.push(b'"');
+            } else {
+                self.out.extend_from_slice(text);
+            }
+        }
+    }
+
     /// A `string` or `enum` column.
     pub fn str(&mut self, v: Option<&str>) {
         if let Some(s) = self.present(v) {
