@@ -484,6 +484,11 @@ impl Analysis {
     /// Ends the run: lets detections report what was pending, writes the profiles and
     /// windows, closes the outputs, and returns the summary.
     pub fn finish(mut self) -> Result<Summary, Error> {
+        // The traffic has ended: flows.sqlite indexes its flows while the detections finish.
+        if let Some(storage) = self.storage.as_mut() {
+            let r = storage.flows_complete();
+            self.keep_error(r);
+        }
         let ctx = FinishContext {
             config: &self.config,
             hosts: &self.hosts,

@@ -78,12 +78,17 @@ CREATE TABLE timewindows (
 );
 ";
 
-const INDEXES: &str = "
+/// Indexes of the tables that are complete once the traffic ends (most of the work).
+const FLOW_INDEXES: &str = "
 CREATE INDEX flows_profile_tw ON flows (profile, twid, ts);
 CREATE INDEX flows_uid ON flows (uid);
 CREATE INDEX flows_daddr ON flows (daddr, twid, ts);
 CREATE INDEX records_profile_tw ON records (profile, twid, ts);
 CREATE INDEX records_uid ON records (uid);
+";
+
+/// Indexes of the tables the end of the analysis still adds to.
+const OTHER_INDEXES: &str = "
 CREATE INDEX evidence_profile_tw ON evidence (profile, twid);
 CREATE INDEX evidence_flows_uid ON evidence_flows (uid);
 CREATE INDEX evidence_flows_evidence ON evidence_flows (evidence_id);
@@ -188,6 +193,9 @@ impl Batch {
 
 enum Msg {
     Batch(Batch),
+    /// No flow or record comes any more: their indexes and summaries can be built while
+    /// the analysis finishes.
+    FlowsComplete,
     Finish(Box<FinalRows>),
 }
 
@@ -322,6 +330,21 @@ impl Storage {
         match sent {
             Some(Ok(())) => Ok(()),
             // The writer ended early: its error is reported by `finish`.
+            _ => Err(Error::Storage(format!(
+                "{}: the writer stopped",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Says that every flow and record has been stored, so that the writer builds their
+    /// indexes while the analysis finishes (evidence may still come).
+    pub fn flows_complete(&mut self) -> Result<(), Error> {
+        if self.batch.rows() > 0 {
+            self.send()?;
+        }
+        match self.tx.as_ref().map(|tx| tx.send(Msg::FlowsComplete)) {
+            Some(Ok(())) => Ok(()),
             _ => Err(Error::Storage(format!(
                 "{}: the writer stopped",
                 self.path.display()
@@ -584,8 +607,26 @@ fn write_all(
     let mut text2 = String::with_capacity(64);
     let mut text3 = String::with_capacity(64);
     let mut uid_buf = String::with_capacity(24);
+    let mut flows_indexed = false;
+    // The indexes are built once, over every row: cheaper than keeping them up to date
+    // through the run. A larger page cache spares re-reading the tables for each index,
+    // and the sorter may use a second thread.
+    let index_flows = |conn: &mut Connection| -> Result<(), Error> {
+        conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA threads = 2;")
+            .map_err(sql)?;
+        let tx = conn.transaction().map_err(sql)?;
+        tx.execute_batch(FLOW_INDEXES).map_err(sql)?;
+        tx.execute_batch(SUMMARIES).map_err(sql)?;
+        tx.commit().map_err(sql)
+    };
     for msg in rx {
         match msg {
+            Msg::FlowsComplete => {
+                if !flows_indexed {
+                    index_flows(&mut conn)?;
+                    flows_indexed = true;
+                }
+            }
             Msg::Batch(mut batch) => {
                 let tx = conn.transaction().map_err(sql)?;
                 {
@@ -725,6 +766,10 @@ fn write_all(
                 let _ = recycle.try_send(batch);
             }
             Msg::Finish(rows) => {
+                if !flows_indexed {
+                    index_flows(&mut conn)?;
+                    flows_indexed = true;
+                }
                 let tx = conn.transaction().map_err(sql)?;
                 {
                     let mut h = tx
@@ -794,13 +839,7 @@ fn write_all(
                         .map_err(sql)?;
                     }
                 }
-                // The indexes are built once, over every row: cheaper than keeping them
-                // up to date through the run. A larger page cache spares re-reading the
-                // tables for each index, and the sorter may use a second thread.
-                tx.execute_batch("PRAGMA cache_size = -32768; PRAGMA threads = 2;")
-                    .map_err(sql)?;
-                tx.execute_batch(INDEXES).map_err(sql)?;
-                tx.execute_batch(SUMMARIES).map_err(sql)?;
+                tx.execute_batch(OTHER_INDEXES).map_err(sql)?;
                 {
                     let mut label = tx
                         .prepare("UPDATE flows SET label = 'malicious' WHERE uid = ?1")
