@@ -326,8 +326,11 @@ impl Storage {
     fn send(&mut self) -> Result<(), Error> {
         let fresh = self.recycled.try_recv().unwrap_or_default();
         let full = std::mem::replace(&mut self.batch, fresh);
-        let sent = self.tx.as_ref().map(|tx| tx.send(Msg::Batch(full)));
-        match sent {
+        self.to_writer(Msg::Batch(full))
+    }
+
+    fn to_writer(&self, msg: Msg) -> Result<(), Error> {
+        match self.tx.as_ref().map(|tx| tx.send(msg)) {
             Some(Ok(())) => Ok(()),
             // The writer ended early: its error is reported by `finish`.
             _ => Err(Error::Storage(format!(
@@ -343,13 +346,7 @@ impl Storage {
         if self.batch.rows() > 0 {
             self.send()?;
         }
-        match self.tx.as_ref().map(|tx| tx.send(Msg::FlowsComplete)) {
-            Some(Ok(())) => Ok(()),
-            _ => Err(Error::Storage(format!(
-                "{}: the writer stopped",
-                self.path.display()
-            ))),
-        }
+        self.to_writer(Msg::FlowsComplete)
     }
 
     /// Stores a conn record as a flow of `profile` in window `twid`.

@@ -151,16 +151,21 @@ impl<'a> Row<'a> {
         }
     }
 
+    /// Text that never needs escaping (an address, a uid): quoted in JSON, as is in TSV.
+    fn unescaped_text(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let quoted = self.format == LogFormat::Json;
+        if quoted {
+            self.out.push(b'"');
+        }
+        write(self.out);
+        if quoted {
+            self.out.push(b'"');
+        }
+    }
+
     pub fn addr(&mut self, v: Option<IpAddr>) {
         if let Some(a) = self.present(v) {
-            let quoted = self.format == LogFormat::Json;
-            if quoted {
-                self.out.push(b'"');
-            }
-            crate::net::push_ip(self.out, a);
-            if quoted {
-                self.out.push(b'"');
-            }
+            self.unescaped_text(|out| crate::net::push_ip(out, a));
         }
     }
 
@@ -169,13 +174,7 @@ impl<'a> Row<'a> {
         if let Some(u) = self.present(v) {
             let mut buf = [0u8; crate::uid::UID_TEXT_MAX];
             let text = u.text(&mut buf).as_bytes();
-            if self.format == LogFormat::Json {
-                self.out.push(b'"');
-                self.out.extend_from_slice(text);
-                self.out.push(b'"');
-            } else {
-                self.out.extend_from_slice(text);
-            }
+            self.unescaped_text(|out| out.extend_from_slice(text));
         }
     }
 

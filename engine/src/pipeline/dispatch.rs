@@ -133,8 +133,7 @@ impl<'a> Dispatcher<'a> {
         job.run(table, batch);
         table.take_emitted(emitted);
         if emitted.len() >= INLINE_HANDOVER {
-            let records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
-            let _ = out.send((0, records, job.clock));
+            hand_over(out, emitted, job.clock);
         }
         true
     }
@@ -185,8 +184,7 @@ impl<'a> Dispatcher<'a> {
             } => {
                 table.advance(clock);
                 table.take_emitted(emitted);
-                let records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
-                let _ = out.send((0, records, clock));
+                hand_over(out, emitted, clock);
             }
             Mode::Threads(_) => {
                 for w in 0..self.workers {
@@ -353,6 +351,12 @@ pub(super) fn pin_current_thread(n: usize) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = n;
+}
+
+/// Sends the inline table's records gathered so far to the merge, with its watermark.
+fn hand_over(out: &Sender<ToMerge>, emitted: &mut Vec<Emitted>, watermark: Timestamp) {
+    let records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
+    let _ = out.send((0, records, watermark));
 }
 
 /// Completes the records the dissectors left work in (files' digests), on the calling
