@@ -2,13 +2,15 @@
 """Throughput and memory of slipstream on a generated capture, side by side with peers.
 
 Usage: benches/bench.py [--packets N] [--pcap PATH] [--workers 1,2] [--repeat 3] [--install-peers]
+                        [--binary PATH] [--no-peers]
 
 Generates the capture with benches/gen_bench_pcap.py if it is missing, builds slipstream
-in release mode, reads the file once to put it in the page cache, then runs slipstream
+in release mode (or takes --binary, for a machine without a toolchain), reads the file once to put it in the page cache, then runs slipstream
 (conn.log only, every dissector, every dissector plus the detections) and every peer
 that is installed (tshark, suricata, argus, nfpcapd) on the same file, pinned to the same cores, and prints one table: tool,
-packets/s, MB/s, Gbit/s, peak RSS and the ratio to slipstream. Each row is the fastest of
---repeat runs (3 by default) with the largest peak RSS of them.
+packets/s, MB/s, Gbit/s, CPU seconds (user + system, all threads), packets per CPU-second
+(what one core's worth of work gets through), peak RSS and the ratio to slipstream. Each
+row is the fastest of --repeat runs (3 by default) with the largest peak RSS of them.
 """
 import argparse
 import os
@@ -27,8 +29,8 @@ REPEAT = 3
 
 def run_once(cmd, cpus, fresh_dir=None):
     """Runs cmd pinned to cpus (after emptying fresh_dir, its output folder, so that no
-    run pays for deleting the previous run's files); returns (wall seconds, peak RSS in
-    MiB)."""
+    run pays for deleting the previous run's files); returns (wall seconds, CPU seconds,
+    peak RSS in MiB)."""
     if fresh_dir:
         shutil.rmtree(fresh_dir, ignore_errors=True)
         os.makedirs(fresh_dir)
@@ -41,14 +43,15 @@ def run_once(cmd, cpus, fresh_dir=None):
     err = proc.stderr.read().decode(errors="replace")
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{cmd[0]} failed:\n{err}")
-    return wall, usage.ru_maxrss / 1024.0
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
 
 
 def run_measured(cmd, cpus, fresh_dir=None):
-    """The fastest of REPEAT runs (a shared machine only ever slows a run down), with
-    the largest peak RSS seen."""
+    """The fastest of REPEAT runs (a shared machine only ever slows a run down) with its
+    CPU time, and the largest peak RSS seen."""
     runs = [run_once(cmd, cpus, fresh_dir) for _ in range(REPEAT)]
-    return min(w for w, _ in runs), max(r for _, r in runs)
+    wall, cpu, _ = min(runs)
+    return wall, cpu, max(r for _, _, r in runs)
 
 
 def main():
@@ -58,6 +61,8 @@ def main():
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--install-peers", action="store_true")
     ap.add_argument("--repeat", type=int, default=3, help="runs per row; the fastest is kept")
+    ap.add_argument("--binary", default=None, help="a built slipstream (nothing is built)")
+    ap.add_argument("--no-peers", action="store_true", help="only slipstream's rows")
     args = ap.parse_args()
     global REPEAT
     REPEAT = max(1, args.repeat)
@@ -71,8 +76,10 @@ def main():
         subprocess.call(["apt-get", "update", "-qq"])
         subprocess.call(["apt-get", "install", "-y", "-qq", "tshark", "argus-server", "nfdump"])
         subprocess.call(["apt-get", "install", "-y", "-qq", "-t", "bookworm-backports", "suricata"])
-    subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "slipstream"], cwd=ROOT)
-    binary = os.path.join(ROOT, "target", "release", "slipstream")
+    binary = args.binary
+    if binary is None:
+        subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "slipstream"], cwd=ROOT)
+        binary = os.path.join(ROOT, "target", "release", "slipstream")
     size = os.path.getsize(pcap)
     with open(pcap, "rb") as f:  # page cache
         while f.read(1 << 24):
@@ -83,33 +90,35 @@ def main():
         cpus = ",".join(str(c) for c in range(min(w + 1, os.cpu_count() or 1)))
         for label, extra in [("conn.log only", ["--conn-only"]), ("all logs (every dissector)", ["--logs-only"]),
                              ("all logs + detections", [])]:
-            wall, rss = run_measured([binary, "-f", pcap, "-o", out, "--workers", str(w), "-v", "0"] + extra, cpus,
+            wall, cpu, rss = run_measured([binary, "-f", pcap, "-o", out, "--workers", str(w), "-v", "0"] + extra, cpus,
                                      fresh_dir=out)
-            rows.append((f"slipstream {label}, {w} worker(s)", wall, rss))
-    if shutil.which("tshark"):
-        wall, rss = run_measured(["tshark", "-n", "-r", pcap, "-q", "-z", "conv,tcp"], "0")
-        rows.append(("tshark -z conv,tcp", wall, rss))
-    if shutil.which("suricata"):
+            rows.append((f"slipstream {label}, {w} worker(s)", wall, cpu, rss))
+    peers = not args.no_peers
+    if peers and shutil.which("tshark"):
+        wall, cpu, rss = run_measured(["tshark", "-n", "-r", pcap, "-q", "-z", "conv,tcp"], "0")
+        rows.append(("tshark -z conv,tcp", wall, cpu, rss))
+    if peers and shutil.which("suricata"):
         sdir = tempfile.mkdtemp(prefix="suricata-bench-")
-        wall, rss = run_measured(["suricata", "-r", pcap, "-l", sdir, "--runmode", "single", "-k", "none",
+        wall, cpu, rss = run_measured(["suricata", "-r", pcap, "-l", sdir, "--runmode", "single", "-k", "none",
                                   "-S", "/dev/null"], "0", fresh_dir=sdir)
-        rows.append(("suricata --runmode single, no rules", wall, rss))
-    if shutil.which("argus"):
-        wall, rss = run_measured(["argus", "-r", pcap, "-w", os.path.join(out, "bench.argus")], "0",
+        rows.append(("suricata --runmode single, no rules", wall, cpu, rss))
+    if peers and shutil.which("argus"):
+        wall, cpu, rss = run_measured(["argus", "-r", pcap, "-w", os.path.join(out, "bench.argus")], "0",
                                  fresh_dir=out)
-        rows.append(("argus, flow records only", wall, rss))
-    if shutil.which("nfpcapd"):
+        rows.append(("argus, flow records only", wall, cpu, rss))
+    if peers and shutil.which("nfpcapd"):
         ndir = tempfile.mkdtemp(prefix="nfpcapd-bench-")
-        wall, rss = run_measured(["nfpcapd", "-r", pcap, "-w", ndir], "0", fresh_dir=ndir)
-        rows.append(("nfpcapd, flow records only", wall, rss))
+        wall, cpu, rss = run_measured(["nfpcapd", "-r", pcap, "-w", ndir], "0", fresh_dir=ndir)
+        rows.append(("nfpcapd, flow records only", wall, cpu, rss))
         shutil.rmtree(ndir, ignore_errors=True)
     base = rows[0][1]
     print(f"capture: {pcap}, {args.packets} packets, {size / 1e6:.0f} MB, {os.cpu_count()} cores")
-    print(f"| {'tool':45} | {'packets/s':>12} | {'MB/s':>8} | {'Gbit/s':>7} | {'peak RSS MiB':>12} | {'time vs slipstream':>18} |")
-    print(f"|{'-' * 47}|{'-' * 14}|{'-' * 10}|{'-' * 9}|{'-' * 14}|{'-' * 20}|")
-    for name, wall, rss in rows:
+    print(f"| {'tool':45} | {'packets/s':>12} | {'MB/s':>8} | {'Gbit/s':>7} | {'CPU s':>6} | "
+          f"{'pkts/CPU-s':>11} | {'peak RSS MiB':>12} | {'time vs slipstream':>18} |")
+    print(f"|{'-' * 47}|{'-' * 14}|{'-' * 10}|{'-' * 9}|{'-' * 8}|{'-' * 13}|{'-' * 14}|{'-' * 20}|")
+    for name, wall, cpu, rss in rows:
         print(f"| {name:45} | {args.packets / wall:12,.0f} | {size / wall / 1e6:8.0f} | {size * 8 / wall / 1e9:7.2f} | "
-              f"{rss:12.0f} | {wall / base:17.2f}x |")
+              f"{cpu:6.2f} | {args.packets / max(cpu, 1e-9):11,.0f} | {rss:12.0f} | {wall / base:17.2f}x |")
     shutil.rmtree(out, ignore_errors=True)
 
 

@@ -1,10 +1,12 @@
 //! `slipstream`: the command-line front end. Flags follow Slips where they mean the same
 //! thing (`-f`, `-i`, `-o`, `-c`, `-F`, `-v`).
 
+mod allocator;
 mod blocking;
 mod capture;
 mod console;
 mod daemon;
+mod fanout;
 mod flow_model;
 mod output;
 mod rotation;
@@ -30,9 +32,6 @@ use engine::readers::zeek_run::ZeekInput;
 use engine::readers::{self, InputKind, RecordSource, StreamFormat};
 
 use output::Outputs;
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Format {
@@ -205,6 +204,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse_from(blocking::rewrite_args(std::env::args_os()));
+    if args.command.is_none() && !args.conn_only && !args.logs_only {
+        allocator::release_freed_memory_promptly();
+    }
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`slipstream export ... | head`) is the reader's choice, not a failure.
@@ -357,6 +359,12 @@ fn run(args: &Args) -> Result<()> {
             .map_or(Input::Capture, Input::Logs),
             other => other,
         };
+        // Batches wait to be full: only for input that is all there (not standard input,
+        // a pipe or a growing folder, where records come as the traffic does).
+        let all_there = std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.is_dir());
+        if all_there && !args.growing {
+            outputs.parallel(fanout::log_lanes_for(config.workers))?;
+        }
         match input {
             Input::Capture => {
                 let file_progress = Arc::new(FileProgress::default());

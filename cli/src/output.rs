@@ -10,11 +10,37 @@ use dissectors::zeek::{LogFormat, LogSet};
 use dissectors::Record;
 use engine::pipeline::{LiveStatus, RunStats};
 
+use crate::fanout::FanOut;
+
+/// The Zeek-format logs of `dir`, each file created when its first record comes.
+fn log_set(dir: &Path, format: LogFormat) -> LogSet {
+    let dir = dir.to_path_buf();
+    LogSet::new(
+        format,
+        Box::new(move |name| {
+            let file = File::create(dir.join(format!("{name}.log")))?;
+            Ok(Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>)
+        }),
+    )
+}
+
 pub struct Outputs {
+    stage: Stage,
+    format: LogFormat,
+    dir: std::path::PathBuf,
+}
+
+enum Stage {
+    /// Logs and analysis on the caller's thread, each record as it comes.
+    Inline(Box<Inline>),
+    /// Logs and analysis on lanes of their own (see `fanout`).
+    Lanes(FanOut),
+}
+
+struct Inline {
     logs: LogSet,
     analysis: Option<detectors::Analysis>,
     write_error: Option<std::io::Error>,
-    dir: std::path::PathBuf,
     rotation: Option<crate::rotation::Rotation>,
 }
 
@@ -32,14 +58,7 @@ impl Outputs {
     ) -> Result<Self> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create output folder {}", dir.display()))?;
-        let log_dir = dir.to_path_buf();
-        let logs = LogSet::new(
-            format,
-            Box::new(move |name| {
-                let file = File::create(log_dir.join(format!("{name}.log")))?;
-                Ok(Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>)
-            }),
-        );
+        let logs = log_set(dir, format);
         let analysis = match analysis {
             Some(config) => Some(
                 detectors::Analysis::new(config, dir)
@@ -48,25 +67,52 @@ impl Outputs {
             None => None,
         };
         Ok(Outputs {
-            logs,
-            analysis,
-            write_error: None,
+            stage: Stage::Inline(Box::new(Inline {
+                logs,
+                analysis,
+                write_error: None,
+                rotation: None,
+            })),
+            format,
             dir: dir.to_path_buf(),
-            rotation: None,
         })
+    }
+
+    /// Before the first record: moves the logs (over `log_lanes` threads) and the analysis
+    /// off the caller's thread. For file input; a live capture keeps writing each record
+    /// as it comes, as do rotated logs.
+    pub fn parallel(&mut self, log_lanes: usize) -> Result<()> {
+        let Stage::Inline(inline) = &mut self.stage else {
+            return Ok(());
+        };
+        if inline.rotation.is_some() {
+            return Ok(());
+        }
+        let (dir, format) = (self.dir.clone(), self.format);
+        let fan = FanOut::start(log_lanes, || log_set(&dir, format), inline.analysis.take())
+            .context("cannot start the output threads")?;
+        self.stage = Stage::Lanes(fan);
+        Ok(())
+    }
+
+    fn inline_analysis(&mut self) -> Option<&mut detectors::Analysis> {
+        match &mut self.stage {
+            Stage::Inline(i) => i.analysis.as_mut(),
+            Stage::Lanes(_) => None,
+        }
     }
 
     /// Adds a part told of every flow, evidence and alert; without an analysis
     /// (`--conn-only`) there is nothing to tell it and it is dropped.
     pub fn subscribe(&mut self, subscriber: Box<dyn detectors::Subscriber>) {
-        if let Some(a) = self.analysis.as_mut() {
+        if let Some(a) = self.inline_analysis() {
             a.subscribe(subscriber);
         }
     }
 
     /// Hands the alert decision to a rule shared with other sensors (`--redis`).
     pub fn share_alert_rule(&mut self, rule: Box<dyn detectors::alert::SharedAlertRule>) {
-        if let Some(a) = self.analysis.as_mut() {
+        if let Some(a) = self.inline_analysis() {
             a.share_alert_rule(rule);
         }
     }
@@ -74,34 +120,61 @@ impl Outputs {
     /// Rotates the Zeek-format logs every `period` of network time, deleting rotated
     /// logs older than `keep` (microseconds).
     pub fn rotate_logs(&mut self, period: i64, keep: i64) {
-        self.rotation = Some(crate::rotation::Rotation::new(&self.dir, period, keep));
+        if let Stage::Inline(i) = &mut self.stage {
+            i.rotation = Some(crate::rotation::Rotation::new(&self.dir, period, keep));
+        }
     }
 
     /// One record from the pipeline: into its log and through the detections.
     pub fn record(&mut self, record: Record) {
-        if self.write_error.is_none() {
-            if let Some(r) = self.rotation.as_mut() {
-                if let Err(e) = r.before_record(record.ts(), &mut self.logs) {
-                    self.write_error = Some(e);
+        let inline = match &mut self.stage {
+            Stage::Inline(i) => i,
+            Stage::Lanes(fan) => return fan.record(record),
+        };
+        if inline.write_error.is_none() {
+            if let Some(r) = inline.rotation.as_mut() {
+                if let Err(e) = r.before_record(record.ts(), &mut inline.logs) {
+                    inline.write_error = Some(e);
                 }
             }
-            if let Err(e) = record.write_to(&mut self.logs) {
-                self.write_error.get_or_insert(e);
+            if let Err(e) = record.write_to(&mut inline.logs) {
+                inline.write_error.get_or_insert(e);
             }
         }
-        if let Some(a) = self.analysis.as_mut() {
+        if let Some(a) = inline.analysis.as_mut() {
             a.process(&record);
         }
     }
 
     pub fn finish(self, stats: &RunStats) -> Result<Report> {
-        if let Some(e) = self.write_error {
+        let (log_sets, write_error, analysis) = match self.stage {
+            Stage::Inline(i) => {
+                let i = *i;
+                (vec![i.logs], i.write_error, i.analysis)
+            }
+            Stage::Lanes(fan) => {
+                let done = fan.finish();
+                let mut error = None;
+                let mut sets = Vec::with_capacity(done.log_lanes.len());
+                for lane in done.log_lanes {
+                    if error.is_none() {
+                        error = lane.error;
+                    }
+                    sets.push(lane.logs);
+                }
+                (sets, error, done.analysis)
+            }
+        };
+        if let Some(e) = write_error {
             return Err(anyhow::Error::new(e)
                 .context(format!("cannot write logs in {}", self.dir.display())));
         }
-        let logs = self.logs.counts();
-        self.logs.close().context("cannot finish the logs")?;
-        let summary = match self.analysis {
+        let mut logs: Vec<(&'static str, u64)> = log_sets.iter().flat_map(LogSet::counts).collect();
+        logs.sort_unstable();
+        for set in log_sets {
+            set.close().context("cannot finish the logs")?;
+        }
+        let summary = match analysis {
             Some(a) => Some(a.finish().context("cannot finish the analysis")?),
             None => None,
         };
