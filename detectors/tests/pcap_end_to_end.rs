@@ -152,6 +152,9 @@ fn shipped_config_finds_no_long_connection_and_stores_every_flow() {
         count(&db, "SELECT count(*) FROM flows") as usize,
         conns.len()
     );
+    // Written with large pages, and handed over as one file (no WAL left behind).
+    assert_eq!(count(&db, "PRAGMA page_size"), 16384);
+    assert!(!dir.join("flows.sqlite-wal").exists());
     assert_eq!(
         count(&db, "SELECT count(*) FROM flows WHERE label = 'benign'") as usize,
         conns.len()
