@@ -8,6 +8,7 @@
 //! For a capture or log file only: a live capture writes a record the moment it is final,
 //! while a batch here waits to be full.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -31,6 +32,10 @@ pub struct LogLane {
 
 pub struct FanOut {
     batch: Vec<Record>,
+    /// Batches sent, oldest first, until every lane is done with them: they are dropped
+    /// here, so that the merge's thread, which has time, frees the records instead of
+    /// the busiest lane.
+    in_flight: VecDeque<Shared>,
     senders: Vec<Sender<Shared>>,
     log_lanes: Vec<JoinHandle<LogLane>>,
     analysis: Option<JoinHandle<detectors::Analysis>>,
@@ -118,6 +123,7 @@ impl FanOut {
         };
         Ok(FanOut {
             batch: Vec::with_capacity(BATCH),
+            in_flight: VecDeque::new(),
             senders,
             log_lanes,
             analysis,
@@ -142,6 +148,14 @@ impl FanOut {
         for tx in &self.senders {
             // A lane that is gone panicked; `finish` reports it.
             let _ = tx.send(batch.clone());
+        }
+        self.in_flight.push_back(batch);
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|b| Arc::strong_count(b) == 1)
+        {
+            self.in_flight.pop_front();
         }
     }
 
