@@ -97,19 +97,15 @@ CREATE INDEX alert_evidence_alert ON alert_evidence (alert_id);
 ";
 
 /// Flows and bytes per profile per minute (profile `''`: every flow), and per profile:
-/// what the viewers plot (flows over time, top talkers), summed once at the end so a
-/// plot reads a few rows instead of every flow.
-const SUMMARIES: &str = "
-CREATE TABLE flows_per_minute AS
-    SELECT profile, CAST(ts / 60 AS INTEGER) AS minute, COUNT(*) AS flows,
-           SUM(orig_ip_bytes + resp_ip_bytes) AS bytes
-    FROM flows GROUP BY profile, minute;
-INSERT INTO flows_per_minute
-    SELECT '', minute, SUM(flows), SUM(bytes) FROM flows_per_minute GROUP BY minute;
-CREATE INDEX flows_per_minute_profile ON flows_per_minute (profile, minute);
-CREATE TABLE flows_per_profile AS
-    SELECT profile, SUM(flows) AS flows, SUM(bytes) AS bytes
-    FROM flows_per_minute WHERE profile <> '' GROUP BY profile;
+/// what the viewers plot (flows over time, top talkers), so a plot reads a few rows
+/// instead of every flow. The writer sums them as it inserts the flows (`FlowSummaries`)
+/// and writes them when the flows are complete: the same rows as
+/// `SELECT profile, CAST(ts / 60 AS INTEGER), COUNT(*), SUM(orig_ip_bytes + resp_ip_bytes)
+/// FROM flows GROUP BY 1, 2` (then by minute for `''`, and by profile), without reading
+/// the flows back at the end.
+const SUMMARY_TABLES: &str = "
+CREATE TABLE flows_per_minute (profile TEXT, minute INT, flows, bytes);
+CREATE TABLE flows_per_profile (profile TEXT, flows, bytes);
 ";
 
 /// A span of a batch's byte arena.
@@ -593,6 +589,69 @@ fn final_rows(hosts: &Hosts, virustotal: &dyn ReputationSource) -> FinalRows {
     rows
 }
 
+/// The sums behind `flows_per_minute` and `flows_per_profile` (see `SUMMARY_TABLES`).
+#[derive(Default)]
+struct FlowSummaries {
+    /// (profile, minute) -> (flows, bytes).
+    per_minute: std::collections::HashMap<(IpAddr, i64), (i64, i64)>,
+}
+
+impl FlowSummaries {
+    fn add(&mut self, f: &FlowRow) {
+        // The minute as SQLite's CAST(ts / 60 AS INTEGER) gives it from the stored REAL:
+        // the same division of the same double, truncated toward zero.
+        let minute = (secs(f.ts) / 60.0) as i64;
+        let bytes = f.conn.orig_ip_bytes as i64 + f.conn.resp_ip_bytes as i64;
+        let sums = self.per_minute.entry((f.profile, minute)).or_default();
+        sums.0 += 1;
+        sums.1 += bytes;
+    }
+
+    /// Writes both tables, rows in the order the GROUP BY queries produce them (by
+    /// profile text, then minute), and the index the plots read by.
+    fn write(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        let mut rows: Vec<(String, i64, i64, i64)> = self
+            .per_minute
+            .iter()
+            .map(|(&(profile, minute), &(flows, bytes))| {
+                let mut text = String::new();
+                push_ip_str(&mut text, profile);
+                (text, minute, flows, bytes)
+            })
+            .collect();
+        rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
+        let mut every: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+        let mut per_profile: Vec<(&str, i64, i64)> = Vec::new();
+        for (profile, minute, flows, bytes) in &rows {
+            let e = every.entry(*minute).or_default();
+            e.0 += flows;
+            e.1 += bytes;
+            match per_profile.last_mut() {
+                Some(last) if last.0 == profile => {
+                    last.1 += flows;
+                    last.2 += bytes;
+                }
+                _ => per_profile.push((profile, *flows, *bytes)),
+            }
+        }
+        tx.execute_batch(SUMMARY_TABLES)?;
+        let mut minute = tx.prepare("INSERT INTO flows_per_minute VALUES (?1,?2,?3,?4)")?;
+        for (profile, m, flows, bytes) in &rows {
+            minute.execute(params![profile, m, flows, bytes])?;
+        }
+        for (m, (flows, bytes)) in &every {
+            minute.execute(params!["", m, flows, bytes])?;
+        }
+        let mut profile = tx.prepare("INSERT INTO flows_per_profile VALUES (?1,?2,?3)")?;
+        for (p, flows, bytes) in &per_profile {
+            profile.execute(params![p, flows, bytes])?;
+        }
+        tx.execute_batch(
+            "CREATE INDEX flows_per_minute_profile ON flows_per_minute (profile, minute);",
+        )
+    }
+}
+
 /// The writer thread: one transaction per batch; at the end the hosts, windows,
 /// indexes and labels.
 fn write_all(
@@ -609,22 +668,23 @@ fn write_all(
     let mut text3 = String::with_capacity(64);
     let mut uid_buf = String::with_capacity(24);
     let mut flows_indexed = false;
+    let mut summaries = FlowSummaries::default();
     // The indexes are built once, over every row: cheaper than keeping them up to date
     // through the run. A larger page cache spares re-reading the tables for each index,
     // and the sorter may use a second thread.
-    let index_flows = |conn: &mut Connection| -> Result<(), Error> {
+    let index_flows = |conn: &mut Connection, summaries: &FlowSummaries| -> Result<(), Error> {
         conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA threads = 2;")
             .map_err(sql)?;
         let tx = conn.transaction().map_err(sql)?;
         tx.execute_batch(FLOW_INDEXES).map_err(sql)?;
-        tx.execute_batch(SUMMARIES).map_err(sql)?;
+        summaries.write(&tx).map_err(sql)?;
         tx.commit().map_err(sql)
     };
     for msg in rx {
         match msg {
             Msg::FlowsComplete => {
                 if !flows_indexed {
-                    index_flows(&mut conn)?;
+                    index_flows(&mut conn, &summaries)?;
                     flows_indexed = true;
                 }
             }
@@ -638,6 +698,7 @@ fn write_all(
                         .map_err(sql)?;
                     for f in &batch.flows {
                         let c = &f.conn;
+                        summaries.add(f);
                         uid_buf.clear();
                         f.uid.write_to(&mut uid_buf);
                         text.clear();
@@ -768,7 +829,7 @@ fn write_all(
             }
             Msg::Finish(rows) => {
                 if !flows_indexed {
-                    index_flows(&mut conn)?;
+                    index_flows(&mut conn, &summaries)?;
                     flows_indexed = true;
                 }
                 let tx = conn.transaction().map_err(sql)?;

@@ -155,6 +155,33 @@ fn shipped_config_finds_no_long_connection_and_stores_every_flow() {
     // Written with large pages, and handed over as one file (no WAL left behind).
     assert_eq!(count(&db, "PRAGMA page_size"), 16384);
     assert!(!dir.join("flows.sqlite-wal").exists());
+    // The plots' summaries, summed by the writer as it stored the flows, are what SQL
+    // sums over the stored flows, row for row.
+    let rows = |sql: &str| -> Vec<(String, i64, i64, i64)> {
+        let mut st = db.prepare(sql).unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let summed = rows(
+        "SELECT profile, CAST(ts / 60 AS INTEGER) AS minute, COUNT(*), \
+         SUM(orig_ip_bytes + resp_ip_bytes) FROM flows GROUP BY profile, minute \
+         UNION ALL SELECT '', CAST(ts / 60 AS INTEGER) AS minute, COUNT(*), \
+         SUM(orig_ip_bytes + resp_ip_bytes) FROM flows GROUP BY minute",
+    );
+    assert!(summed.len() > 2);
+    assert_eq!(
+        rows("SELECT profile, minute, flows, bytes FROM flows_per_minute ORDER BY rowid"),
+        summed
+    );
+    assert_eq!(
+        rows("SELECT profile, 0, flows, bytes FROM flows_per_profile ORDER BY rowid"),
+        rows(
+            "SELECT profile, 0, COUNT(*), SUM(orig_ip_bytes + resp_ip_bytes) FROM flows \
+             GROUP BY profile"
+        )
+    );
     assert_eq!(
         count(&db, "SELECT count(*) FROM flows WHERE label = 'benign'") as usize,
         conns.len()
