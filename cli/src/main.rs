@@ -362,8 +362,10 @@ fn run(args: &Args) -> Result<()> {
         // Batches wait to be full: only for input that is all there (not standard input,
         // a pipe or a growing folder, where records come as the traffic does).
         let all_there = std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.is_dir());
-        if all_there && !args.growing {
-            outputs.parallel(fanout::log_lanes_for(config.workers))?;
+        if let Some(lanes) = fanout::log_lanes_for(config.workers) {
+            if all_there && !args.growing {
+                outputs.parallel(lanes)?;
+            }
         }
         match input {
             Input::Capture => {
