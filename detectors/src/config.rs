@@ -353,7 +353,7 @@ impl Default for Output {
             alerts_log: "alerts.log".into(),
             alerts_json: "alerts.json".into(),
             sqlite: "flows.sqlite".into(),
-            sqlite_batch_size: 8192,
+            sqlite_batch_size: 2048,
         }
     }
 }
