@@ -153,15 +153,9 @@ impl Outputs {
                 (vec![i.logs], i.write_error, i.analysis)
             }
             Stage::Lanes(fan) => {
-                let done = fan.finish();
-                let mut error = None;
-                let mut sets = Vec::with_capacity(done.log_lanes.len());
-                for lane in done.log_lanes {
-                    if error.is_none() {
-                        error = lane.error;
-                    }
-                    sets.push(lane.logs);
-                }
+                let mut done = fan.finish();
+                let error = done.log_lanes.iter_mut().find_map(|l| l.error.take());
+                let sets = done.log_lanes.into_iter().map(|l| l.logs).collect();
                 (sets, error, done.analysis)
             }
         };

@@ -135,10 +135,7 @@ impl Store {
         if self.finished.get() {
             return Ok(true);
         }
-        let done: bool = self
-            .conn
-            .query_row("SELECT EXISTS (SELECT 1 FROM hosts)", [], |r| r.get(0))
-            .map_err(|e| self.sql(e))?;
+        let done = self.holds("SELECT EXISTS (SELECT 1 FROM hosts)")?;
         if done {
             self.finished.set(true);
         } else {
@@ -146,6 +143,14 @@ impl Store {
             self.cache.borrow_mut().clear();
         }
         Ok(done)
+    }
+
+    /// The answer of a query that gives one boolean (whether a table, column or row is
+    /// there).
+    fn holds(&self, sql: &str) -> Result<bool, Error> {
+        self.conn
+            .query_row(sql, [], |r| r.get(0))
+            .map_err(|e| self.sql(e))
     }
 
     fn count(&self, sql: &str) -> Result<u64, Error> {
@@ -363,14 +368,8 @@ impl Store {
         if let Some(known) = self.virustotal.get() {
             return Ok(known);
         }
-        let present: bool = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) > 0 FROM pragma_table_info('hosts') WHERE name = 'vt_url'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.sql(e))?;
+        let present = self
+            .holds("SELECT COUNT(*) > 0 FROM pragma_table_info('hosts') WHERE name = 'vt_url'")?;
         self.virustotal.set(Some(present));
         Ok(present)
     }

@@ -45,14 +45,8 @@ fn summarized(store: &Store) -> Result<bool, Error> {
     if let Some(known) = store.cache.borrow().summarized {
         return Ok(known);
     }
-    let there: bool = store
-        .conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'flows_per_profile')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| store.sql(e))?;
+    let there = store
+        .holds("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'flows_per_profile')")?;
     store.cache.borrow_mut().summarized = Some(there);
     Ok(there)
 }
