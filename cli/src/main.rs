@@ -203,6 +203,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_to_small_pages();
     let args = Args::parse_from(blocking::rewrite_args(std::env::args_os()));
     if args.command.is_none() && !args.conn_only && !args.logs_only {
         allocator::release_freed_memory_promptly();
