@@ -43,6 +43,9 @@ pub struct FinishContext<'a> {
 /// evidence handler's job.
 pub type EvidenceSink = Vec<Evidence>;
 
+/// Evidence a detection reports from [`Detector::finish`] before it is handled (see there).
+pub const FINISH_BATCH: usize = 1024;
+
 pub trait Detector: Send {
     /// Snake-case name, as listed in `modules.disable` (`long_connection`).
     fn name(&self) -> &'static str;
@@ -52,6 +55,11 @@ pub trait Detector: Send {
     /// it reports something or keeps state it needs.
     fn process(&mut self, ctx: &Context<'_>, record: &Record, out: &mut EvidenceSink);
 
-    /// The run is over: report what was waiting for more traffic.
-    fn finish(&mut self, _ctx: &FinishContext<'_>, _out: &mut EvidenceSink) {}
+    /// The run is over: report what was waiting for more traffic. A detection that may
+    /// have a great deal waiting stops once `out` holds [`FINISH_BATCH`] evidence and
+    /// returns `true`: it is called again after that evidence has been handled, so that the
+    /// end of a long capture never holds all of it at once. `false`: nothing is left.
+    fn finish(&mut self, _ctx: &FinishContext<'_>, _out: &mut EvidenceSink) -> bool {
+        false
+    }
 }

@@ -489,19 +489,24 @@ impl Analysis {
             let r = storage.flows_complete();
             self.keep_error(r);
         }
-        let ctx = FinishContext {
-            config: &self.config,
-            hosts: &self.hosts,
-            last_window: self.last_window,
-        };
-        let mut pending = std::mem::take(&mut self.pending);
-        for d in &mut self.detectors {
-            d.finish(&ctx, &mut pending);
+        let mut detectors = std::mem::take(&mut self.detectors);
+        for d in &mut detectors {
+            loop {
+                let ctx = FinishContext {
+                    config: &self.config,
+                    hosts: &self.hosts,
+                    last_window: self.last_window,
+                };
+                let more = d.finish(&ctx, &mut self.pending);
+                if !self.pending.is_empty() {
+                    self.handle_pending();
+                }
+                if !more {
+                    break;
+                }
+            }
         }
-        self.pending = pending;
-        if !self.pending.is_empty() {
-            self.handle_pending();
-        }
+        self.detectors = detectors;
         self.raise_shared_alerts(true);
         let r = self.outputs.flush();
         self.keep_error(r);

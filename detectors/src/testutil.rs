@@ -91,7 +91,7 @@ impl Harness {
             last_window: self.last_window,
         };
         let mut out = Vec::new();
-        d.finish(&ctx, &mut out);
+        while d.finish(&ctx, &mut out) {}
         out
     }
 }

@@ -150,12 +150,13 @@ impl Detector for DataUpload {
         }
     }
 
-    fn finish(&mut self, _ctx: &FinishContext<'_>, out: &mut EvidenceSink) {
+    fn finish(&mut self, _ctx: &FinishContext<'_>, out: &mut EvidenceSink) -> bool {
         let mut all: Vec<(IpAddr, WindowUploads)> = self.profiles.drain().collect();
         all.sort_by_key(|(ip, _)| *ip);
         for (saddr, w) in all {
             self.close_window(saddr, w, out);
         }
+        false
     }
 }
 

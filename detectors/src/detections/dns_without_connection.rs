@@ -22,7 +22,7 @@ use hashbrown::HashMap;
 
 use crate::config::Config;
 use crate::detections::dns_answers::answer_ips;
-use crate::detector::{Context, Detector, EvidenceSink, FinishContext};
+use crate::detector::{Context, Detector, EvidenceSink, FinishContext, FINISH_BATCH};
 use crate::evidence::{Direction, Evidence, EvidenceType, Ioc, IocValue, ThreatLevel};
 use crate::profile::Hosts;
 
@@ -34,14 +34,17 @@ const MAX_NAMES: usize = 1 << 16;
 const MAX_PENDING: usize = 1 << 16;
 const MAX_IPS_PER_NAME: usize = 16;
 
+/// An answer waiting for a connection. Up to [`MAX_PENDING`] wait at once (every answer
+/// of the last 30 minutes), so the names and addresses are boxed slices: 128 bytes an
+/// answer instead of 160, 2 MB less at the benchmark capture's peak.
 struct Pending {
     ts: Timestamp,
     window_start: Timestamp,
     timewindow: i64,
     saddr: IpAddr,
-    query: String,
-    ips: Vec<IpAddr>,
-    cnames: Vec<String>,
+    query: Box<str>,
+    ips: Box<[IpAddr]>,
+    cnames: Box<[Box<str>]>,
     uid: Uid,
 }
 
@@ -96,9 +99,9 @@ impl DnsWithoutConnection {
                 .into_iter()
                 .flat_map(|h| h.other_ips.iter().copied()),
         );
-        let mut targets: Vec<IpAddr> = p.ips.clone();
+        let mut targets: Vec<IpAddr> = p.ips.to_vec();
         for name in std::iter::once(&p.query).chain(p.cnames.iter()) {
-            if let Some(ips) = self.resolutions.get(name.as_str()) {
+            if let Some(ips) = self.resolutions.get(&**name) {
                 targets.extend_from_slice(ips);
             }
         }
@@ -123,7 +126,7 @@ impl DnsWithoutConnection {
             p.ts,
         );
         e.victim = Some(Ioc {
-            value: IocValue::Domain(p.query),
+            value: IocValue::Domain(p.query.into_string()),
             direction: Direction::Dst,
         });
         e.uids.push(p.uid);
@@ -179,13 +182,13 @@ impl Detector for DnsWithoutConnection {
                 if !Self::should_check(d, query) {
                     return;
                 }
-                let ips: Vec<IpAddr> = answer_ips(d).collect();
-                let cnames: Vec<String> = d
+                let ips: Box<[IpAddr]> = answer_ips(d).collect();
+                let cnames: Box<[Box<str>]> = d
                     .answers
                     .iter()
                     .flatten()
                     .filter_map(|a| match &a.data {
-                        RData::Name(n) if a.rtype == 5 => Some(n.clone()),
+                        RData::Name(n) if a.rtype == 5 => Some(n.as_str().into()),
                         _ => None,
                     })
                     .collect();
@@ -194,7 +197,7 @@ impl Detector for DnsWithoutConnection {
                     window_start: ctx.timewindow.start,
                     timewindow: ctx.timewindow.number,
                     saddr: d.id.orig_h,
-                    query: query.to_string(),
+                    query: query.into(),
                     ips,
                     cnames,
                     uid: d.uid,
@@ -215,12 +218,18 @@ impl Detector for DnsWithoutConnection {
         }
     }
 
-    fn finish(&mut self, ctx: &FinishContext<'_>, out: &mut EvidenceSink) {
+    fn finish(&mut self, ctx: &FinishContext<'_>, out: &mut EvidenceSink) -> bool {
+        // Every answer of the last 30 minutes is still waiting: 38,900 evidence at the end
+        // of the benchmark capture, 17 MB held at once before they were handled in batches.
         while let Some(p) = self.pending.pop_front() {
             if !self.contacted(ctx.hosts, &p) {
                 Self::report(p, out);
+                if out.len() >= FINISH_BATCH {
+                    return !self.pending.is_empty();
+                }
             }
         }
+        false
     }
 }
 
@@ -304,5 +313,47 @@ mod tests {
             dns("10.0.0.2", "late.example", vec![a("5.5.5.5")], 10.0),
         );
         assert_eq!(h.finish(&mut d).len(), 1);
+    }
+
+    #[test]
+    fn run_end_reports_in_batches_and_loses_none() {
+        let mut h = Harness::new(Config::default());
+        let mut d = DnsWithoutConnection::new(&h.config);
+        let waiting = FINISH_BATCH * 2 + 5;
+        for i in 0..waiting {
+            h.feed(
+                &mut d,
+                dns(
+                    "10.0.0.2",
+                    &format!("n{i}.example"),
+                    vec![a("5.5.5.5")],
+                    10.0 + i as f64 * 0.001,
+                ),
+            );
+        }
+        let ctx = FinishContext {
+            config: &h.config,
+            hosts: &h.hosts,
+            last_window: None,
+        };
+        let mut out = Vec::new();
+        assert!(d.finish(&ctx, &mut out));
+        assert_eq!(out.len(), FINISH_BATCH);
+        let mut names: Vec<String> = out.drain(..).map(|e| e.description).collect();
+        while d.finish(&ctx, &mut out) {
+            assert!(out.len() <= FINISH_BATCH);
+            names.extend(out.drain(..).map(|e| e.description));
+        }
+        names.extend(out.drain(..).map(|e| e.description));
+        assert_eq!(names.len(), waiting);
+        // In the order the answers came.
+        assert_eq!(names[0], "domain n0.example resolved with no connection");
+        assert_eq!(
+            names[waiting - 1],
+            format!(
+                "domain n{}.example resolved with no connection",
+                waiting - 1
+            )
+        );
     }
 }

@@ -161,10 +161,11 @@ impl Detector for MaliciousJarm {
         }
     }
 
-    fn finish(&mut self, _ctx: &FinishContext<'_>, out: &mut EvidenceSink) {
+    fn finish(&mut self, _ctx: &FinishContext<'_>, out: &mut EvidenceSink) -> bool {
         if !self.waiting.is_empty() {
             self.collect(true, out);
         }
+        false
     }
 }
 

@@ -180,7 +180,7 @@ impl Detector for P2pReport {
         }
     }
 
-    fn finish(&mut self, ctx: &FinishContext<'_>, out: &mut EvidenceSink) {
+    fn finish(&mut self, ctx: &FinishContext<'_>, out: &mut EvidenceSink) -> bool {
         for r in &self.peers.reports()[self.next..] {
             let tw = ctx
                 .last_window
@@ -188,6 +188,7 @@ impl Detector for P2pReport {
             out.push(report_evidence(r, tw));
         }
         self.next = self.peers.reports().len();
+        false
     }
 }
 
