@@ -19,13 +19,16 @@ use hashbrown::HashMap;
 
 use crate::flow::{Emitted, FlowKey};
 
+/// A waiting record's place in the order, and where the record itself is kept.
 struct Pending {
     key: (Timestamp, Timestamp, u8, u128, u64),
-    item: Emitted,
+    slot: u32,
 }
 
 // Ordered by key alone (the sequence number makes keys unique), so that the pending
 // records form a heap: releasing takes the smallest first, without sorting them all.
+// The heap holds only keys: a record is 600 bytes, and the heap moves its entries a
+// dozen times each; moving the records with them was a seventh of the merge's time.
 impl PartialEq for Pending {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
@@ -50,6 +53,9 @@ impl Ord for Pending {
 pub struct Merger<'s> {
     watermarks: Vec<Timestamp>,
     pending: BinaryHeap<Reverse<Pending>>,
+    /// The records the heap's keys point at; `None` marks a free slot.
+    slots: Vec<Option<Emitted>>,
+    free: Vec<u32>,
     sequence: u64,
     stage: OutputStage,
     sink: &'s mut (dyn FnMut(Record) + Send),
@@ -69,6 +75,8 @@ impl<'s> Merger<'s> {
         Merger {
             watermarks: vec![Timestamp(i64::MIN); sources],
             pending: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
             sequence: 0,
             stage: OutputStage::new(),
             sink,
@@ -83,10 +91,18 @@ impl<'s> Merger<'s> {
         for item in records.drain(..) {
             let (kind, uid) = tiebreak(&item.record);
             self.sequence += 1;
-            self.pending.push(Reverse(Pending {
-                key: (item.at, item.record.ts(), kind, uid, self.sequence),
-                item,
-            }));
+            let key = (item.at, item.record.ts(), kind, uid, self.sequence);
+            let slot = match self.free.pop() {
+                Some(slot) => {
+                    self.slots[slot as usize] = Some(item);
+                    slot
+                }
+                None => {
+                    self.slots.push(Some(item));
+                    (self.slots.len() - 1) as u32
+                }
+            };
+            self.pending.push(Reverse(Pending { key, slot }));
         }
         if let Some(w) = self.watermarks.get_mut(source) {
             *w = (*w).max(watermark);
@@ -121,8 +137,13 @@ impl<'s> Merger<'s> {
             if !all && first.key.0 >= horizon {
                 break;
             }
-            if let Some(Reverse(p)) = self.pending.pop() {
-                self.route(p.item);
+            let Some(Reverse(p)) = self.pending.pop() else {
+                break;
+            };
+            let item = self.slots[p.slot as usize].take();
+            self.free.push(p.slot);
+            if let Some(item) = item {
+                self.route(item);
             }
         }
     }
