@@ -8,6 +8,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod dpd;
 pub mod files;
+pub mod hex;
 pub mod http;
 pub mod login;
 pub mod login_analyzer;

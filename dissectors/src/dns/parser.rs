@@ -240,9 +240,12 @@ impl<'a> Reader<'a> {
     /// must point strictly backwards, so following them always terminates; the chain is
     /// walked iteratively (no recursion on input data).
     pub fn name(&mut self, downcase: bool, cap: usize) -> Vec<u8> {
-        let mut out: Vec<u8> = Vec::new();
-        // Start offset in `out` and downcase flag of every (nested) ExtractName call.
-        let mut levels: Vec<(usize, bool)> = vec![(0, downcase)];
+        const NAME_ROOM: usize = 64;
+        // Room for most names at once: growing from empty took four reallocations.
+        let mut out: Vec<u8> = Vec::with_capacity(NAME_ROOM.min(cap));
+        // Start offset in `out` and downcase flag of every nested ExtractName call (a
+        // compression pointer); the outermost call's are `(0, downcase)`.
+        let mut levels: Vec<(usize, bool)> = Vec::new();
         let mut pos = self.pos;
         let mut end = self.end;
         let mut outer = true;
@@ -298,7 +301,7 @@ impl<'a> Reader<'a> {
         }
         // Each nested call removes its own trailing dot and lower-cases its part, the
         // innermost first.
-        for &(start, lower) in levels.iter().rev() {
+        for &(start, lower) in levels.iter().rev().chain([(0, downcase)].iter()) {
             let n = out.len() - start;
             if n >= 2 && out.last() == Some(&b'.') {
                 out.pop();

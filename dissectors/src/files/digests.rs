@@ -25,13 +25,14 @@ const DEFERRED_BUDGET: usize = 32 << 20;
 
 static DEFERRED_BYTES: AtomicUsize = AtomicUsize::new(0);
 
-/// Bytes currently kept for deferred hashing (for tests and statistics).
+/// Bytes currently reserved for deferred hashing (for tests and statistics).
 pub fn deferred_bytes() -> usize {
     DEFERRED_BYTES.load(Ordering::Relaxed)
 }
 
-/// A file's bytes kept to be hashed later, counted against [`DEFERRED_BUDGET`] for as
-/// long as they are held.
+/// A file's bytes kept to be hashed later. What it has reserved (its capacity, not only
+/// the bytes in it) counts against [`DEFERRED_BUDGET`] for as long as it is held, so that
+/// sizes announced and never sent cannot hold memory past the budget either.
 pub struct DeferredContent(Vec<u8>);
 
 impl DeferredContent {
@@ -39,15 +40,43 @@ impl DeferredContent {
         DeferredContent(Vec::new())
     }
 
-    /// Appends `data` if the file stays within `limit` and the budget has room.
-    fn try_extend(&mut self, data: &[u8], limit: usize) -> bool {
-        if self.0.len() + data.len() > limit {
+    /// Reserves room for `want` bytes in all if the budget allows it.
+    fn reserve_total(&mut self, want: usize) -> bool {
+        let held = self.0.capacity();
+        if want <= held {
+            return true;
+        }
+        let extra = want - held;
+        let before = DEFERRED_BYTES.fetch_add(extra, Ordering::Relaxed);
+        if before + extra > DEFERRED_BUDGET {
+            DEFERRED_BYTES.fetch_sub(extra, Ordering::Relaxed);
             return false;
         }
-        let before = DEFERRED_BYTES.fetch_add(data.len(), Ordering::Relaxed);
-        if before + data.len() > DEFERRED_BUDGET {
-            DEFERRED_BYTES.fetch_sub(data.len(), Ordering::Relaxed);
+        self.0.reserve_exact(want - self.0.len());
+        // The allocator may hand out more than asked for: count what is held.
+        DEFERRED_BYTES.fetch_add(self.0.capacity() - want, Ordering::Relaxed);
+        true
+    }
+
+    /// Room for a file announced as `total` bytes long, reserved at once instead of
+    /// grown into (each growth copies what is kept); nothing when it exceeds `limit`.
+    fn expect(&mut self, total: usize, limit: usize) {
+        if total <= limit {
+            self.reserve_total(total);
+        }
+    }
+
+    /// Appends `data` if the file stays within `limit` and the budget has room.
+    fn try_extend(&mut self, data: &[u8], limit: usize) -> bool {
+        let need = self.0.len() + data.len();
+        if need > limit {
             return false;
+        }
+        if need > self.0.capacity() {
+            let doubled = (self.0.capacity() * 2).clamp(need, limit);
+            if !self.reserve_total(doubled) {
+                return false;
+            }
         }
         self.0.extend_from_slice(data);
         true
@@ -62,14 +91,15 @@ impl Clone for DeferredContent {
     fn clone(&self) -> Self {
         // A copy holds its own bytes: counted even beyond the budget, so that the count
         // stays exact when both are dropped.
-        DEFERRED_BYTES.fetch_add(self.0.len(), Ordering::Relaxed);
-        DeferredContent(self.0.clone())
+        let copy = self.0.clone();
+        DEFERRED_BYTES.fetch_add(copy.capacity(), Ordering::Relaxed);
+        DeferredContent(copy)
     }
 }
 
 impl Drop for DeferredContent {
     fn drop(&mut self) {
-        DEFERRED_BYTES.fetch_sub(self.0.len(), Ordering::Relaxed);
+        DEFERRED_BYTES.fetch_sub(self.0.capacity(), Ordering::Relaxed);
     }
 }
 
@@ -184,6 +214,14 @@ impl Digests {
         }
     }
 
+    /// The file is announced as `total` bytes long.
+    pub(super) fn expect(&mut self, hashes: Hashes, total: u64) {
+        if let Digests::Deferred(kept) = self {
+            let total = usize::try_from(total).unwrap_or(usize::MAX);
+            kept.expect(total, hashes.defer_up_to as usize);
+        }
+    }
+
     pub(super) fn give_up(&mut self) {
         *self = Digests::Off;
     }
@@ -197,12 +235,4 @@ impl Digests {
     }
 }
 
-pub(super) fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 0xf) as usize] as char);
-    }
-    s
-}
+pub(super) use crate::hex::lower_hex as hex;

@@ -262,6 +262,12 @@ impl FileTracker {
         self.total_bytes = Some(n);
     }
 
+    /// The whole file is announced as `n` bytes (a Content-Length): room for its deferred
+    /// digests is taken at once.
+    pub fn expect_bytes(&mut self, n: u64) {
+        self.digests.expect(self.hashes, n);
+    }
+
     pub fn set_filename(&mut self, name: String) {
         self.filename = Some(name);
     }
@@ -466,6 +472,43 @@ mod tests {
         let copy = r.clone();
         assert!(digests::deferred_bytes() >= 600_000);
         drop((r, copy));
+    }
+
+    #[test]
+    fn an_announced_size_is_reserved_at_once_and_the_digests_agree() {
+        let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let hashes = Hashes::MD5_SHA1.deferred(1 << 20);
+        let mut f = FileTracker::new(Uid::file(6), "HTTP", true, Timestamp(0), hashes);
+        f.expect_bytes(content.len() as u64);
+        // Other tests run at the same time and move the count: look for our share only.
+        assert!(digests::deferred_bytes() >= 300_000);
+        for chunk in content.chunks(1460) {
+            f.data(Timestamp(0), chunk);
+        }
+        let mut r = f.into_record(None);
+        assert!(r.pending_digests.is_some());
+        r.finish_digests();
+        assert_eq!(r.md5, Some(hex(&Md5::digest(&content))));
+        assert_eq!(r.sha1, Some(hex(&Sha1::digest(&content))));
+    }
+
+    #[test]
+    fn a_size_over_the_limit_reserves_nothing_and_hashes_as_it_comes() {
+        let content = vec![7u8; 5_000];
+        let mut f = FileTracker::new(
+            Uid::file(7),
+            "HTTP",
+            true,
+            Timestamp(0),
+            Hashes::MD5_SHA1.deferred(4_000),
+        );
+        f.expect_bytes(1 << 40);
+        for chunk in content.chunks(1000) {
+            f.data(Timestamp(0), chunk);
+        }
+        let r = f.into_record(None);
+        assert!(r.pending_digests.is_none());
+        assert_eq!(r.md5, Some(hex(&Md5::digest(&content))));
     }
 
     #[test]

@@ -828,6 +828,7 @@ impl HttpDissector {
                 }
             } else if msg.content_length > 0 {
                 file.set_total_bytes(msg.content_length as u64);
+                file.expect_bytes(msg.content_length as u64);
             }
         }
         msg.send_size = false;

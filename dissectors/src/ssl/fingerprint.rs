@@ -25,12 +25,11 @@
 //!
 //! The fingerprints are those of the first ClientHello / ServerHello of a connection.
 
-use std::fmt::Write;
-
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use super::consts::is_grease;
+use crate::hex::{lower_hex as hex_lower, push_hex4, push_lower_hex};
 
 /// The parts of a ClientHello the fingerprints need.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,37 +53,33 @@ pub struct ServerHelloSummary {
     pub extensions: Vec<u16>,
 }
 
+fn push_decimal(out: &mut String, v: u64) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
 fn join_decimal<I: IntoIterator<Item = u64>>(out: &mut String, items: I) {
     for (i, v) in items.into_iter().enumerate() {
         if i > 0 {
             out.push('-');
         }
-        let _ = write!(out, "{v}");
+        push_decimal(out, v);
     }
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 fn md5_hex(s: &str) -> String {
     hex_lower(&Md5::digest(s.as_bytes()))
 }
 
-fn sha256_12(s: &str) -> String {
-    let mut h = hex_lower(&Sha256::digest(s.as_bytes()));
-    h.truncate(12);
-    h
+/// The first 12 hex digits of the SHA-256 of `s`, appended to `out`.
+fn push_sha256_12(out: &mut String, s: &str) {
+    push_lower_hex(out, &Sha256::digest(s.as_bytes())[..6]);
 }
 
 /// The JA3 input string (before hashing).
 pub fn ja3_string(ch: &ClientHelloSummary) -> String {
     let mut s = String::new();
-    let _ = write!(s, "{},", ch.version);
+    push_decimal(&mut s, u64::from(ch.version));
+    s.push(',');
     for list in [&ch.ciphers, &ch.extensions, &ch.curves] {
         join_decimal(
             &mut s,
@@ -104,7 +99,10 @@ pub fn ja3(ch: &ClientHelloSummary) -> String {
 
 pub fn ja3s_string(sh: &ServerHelloSummary) -> String {
     let mut s = String::new();
-    let _ = write!(s, "{},{},", sh.version, sh.cipher);
+    push_decimal(&mut s, u64::from(sh.version));
+    s.push(',');
+    push_decimal(&mut s, u64::from(sh.cipher));
+    s.push(',');
     join_decimal(
         &mut s,
         sh.extensions
@@ -137,17 +135,21 @@ fn ja4_version(v: u16) -> &'static str {
 /// `{v:04x}` of each item, comma-separated (without `core::fmt`: JA4 is computed for every
 /// client hello).
 fn hex4_list<I: IntoIterator<Item = u16>>(items: I) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::new();
     for (i, v) in items.into_iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        for shift in [12, 8, 4, 0] {
-            s.push(HEX[usize::from((v >> shift) & 0xf)] as char);
-        }
+        push_hex4(&mut s, v);
     }
     s
+}
+
+/// A count as JA4 writes it: two digits, capped at 99.
+fn push_two_digits(out: &mut String, n: usize) {
+    let n = n.min(99) as u8;
+    out.push(char::from(b'0' + n / 10));
+    out.push(char::from(b'0' + n % 10));
 }
 
 pub fn ja4(ch: &ClientHelloSummary) -> String {
@@ -170,43 +172,45 @@ pub fn ja4(ch: &ClientHelloSummary) -> String {
         .copied()
         .filter(|c| !is_grease(*c))
         .collect();
-    let alpn = match ch.first_alpn.as_deref() {
+    let (alpn_first, alpn_last) = match ch.first_alpn.as_deref() {
         Some(v) if !v.is_empty() => {
             let first = v.first().copied().unwrap_or(b'0');
             let last = v.last().copied().unwrap_or(b'0');
             if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-                format!("{}{}", first as char, last as char)
+                (first as char, last as char)
             } else {
-                let h = hex_lower(v);
-                let mut chars = h.chars();
-                let f = chars.next().unwrap_or('0');
-                let l = h.chars().last().unwrap_or('0');
-                format!("{f}{l}")
+                // The first digit of the first byte's hex, the last of the last byte's.
+                let h = hex_lower(&[first, last]);
+                let b = h.as_bytes();
+                (b[0] as char, b[3] as char)
             }
         }
-        _ => "00".to_string(),
+        _ => ('0', '0'),
     };
-    let a = format!(
-        "t{}{}{:02}{:02}{}",
-        ja4_version(version),
-        if ch.has_sni { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        exts_all.len().min(99),
-        alpn
-    );
+    // t, version, d/i, two counts, two ALPN characters, then `_b_c` (12 digits each).
+    let mut out = String::with_capacity(36);
+    out.push('t');
+    out.push_str(ja4_version(version));
+    out.push(if ch.has_sni { 'd' } else { 'i' });
+    push_two_digits(&mut out, ciphers.len());
+    push_two_digits(&mut out, exts_all.len());
+    out.push(alpn_first);
+    out.push(alpn_last);
+    out.push('_');
     ciphers.sort_unstable();
-    let b = if ciphers.is_empty() {
-        "000000000000".to_string()
+    if ciphers.is_empty() {
+        out.push_str("000000000000");
     } else {
-        sha256_12(&hex4_list(ciphers))
-    };
+        push_sha256_12(&mut out, &hex4_list(ciphers));
+    }
+    out.push('_');
     let mut exts: Vec<u16> = exts_all
         .into_iter()
         .filter(|e| *e != 0x0000 && *e != 0x0010)
         .collect();
     exts.sort_unstable();
-    let c = if exts.is_empty() {
-        "000000000000".to_string()
+    if exts.is_empty() {
+        out.push_str("000000000000");
     } else {
         let mut input = hex4_list(exts);
         let sigs: Vec<u16> = ch
@@ -219,9 +223,9 @@ pub fn ja4(ch: &ClientHelloSummary) -> String {
             input.push('_');
             input.push_str(&hex4_list(sigs));
         }
-        sha256_12(&input)
-    };
-    format!("{a}_{b}_{c}")
+        push_sha256_12(&mut out, &input);
+    }
+    out
 }
 
 #[cfg(test)]
