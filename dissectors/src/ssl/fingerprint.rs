@@ -77,7 +77,9 @@ fn push_sha256_12(out: &mut String, s: &str) {
 
 /// The JA3 input string (before hashing).
 pub fn ja3_string(ch: &ClientHelloSummary) -> String {
-    let mut s = String::new();
+    // Up to six characters a number ("65535-"), and five fields.
+    let numbers = ch.ciphers.len() + ch.extensions.len() + ch.curves.len();
+    let mut s = String::with_capacity(numbers * 6 + ch.point_formats.len() * 4 + 16);
     push_decimal(&mut s, u64::from(ch.version));
     s.push(',');
     for list in [&ch.ciphers, &ch.extensions, &ch.curves] {
@@ -134,15 +136,19 @@ fn ja4_version(v: u16) -> &'static str {
 
 /// `{v:04x}` of each item, comma-separated (without `core::fmt`: JA4 is computed for every
 /// client hello).
-fn hex4_list<I: IntoIterator<Item = u16>>(items: I) -> String {
-    let mut s = String::new();
-    for (i, v) in items.into_iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        push_hex4(&mut s, v);
-    }
+fn hex4_list(items: &[u16]) -> String {
+    let mut s = String::with_capacity(items.len() * 5);
+    push_hex4_list(&mut s, items);
     s
+}
+
+fn push_hex4_list(out: &mut String, items: &[u16]) {
+    for (i, v) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_hex4(out, *v);
+    }
 }
 
 /// A count as JA4 writes it: two digits, capped at 99.
@@ -201,7 +207,7 @@ pub fn ja4(ch: &ClientHelloSummary) -> String {
     if ciphers.is_empty() {
         out.push_str("000000000000");
     } else {
-        push_sha256_12(&mut out, &hex4_list(ciphers));
+        push_sha256_12(&mut out, &hex4_list(&ciphers));
     }
     out.push('_');
     let mut exts: Vec<u16> = exts_all
@@ -212,7 +218,8 @@ pub fn ja4(ch: &ClientHelloSummary) -> String {
     if exts.is_empty() {
         out.push_str("000000000000");
     } else {
-        let mut input = hex4_list(exts);
+        let mut input = String::with_capacity((exts.len() + ch.signature_algorithms.len()) * 5 + 1);
+        push_hex4_list(&mut input, &exts);
         let sigs: Vec<u16> = ch
             .signature_algorithms
             .iter()
@@ -221,7 +228,7 @@ pub fn ja4(ch: &ClientHelloSummary) -> String {
             .collect();
         if !sigs.is_empty() {
             input.push('_');
-            input.push_str(&hex4_list(sigs));
+            push_hex4_list(&mut input, &sigs);
         }
         push_sha256_12(&mut out, &input);
     }
