@@ -54,6 +54,41 @@ def run_measured(cmd, cpus, fresh_dir=None):
     return wall, cpu, max(r for _, _, r in runs)
 
 
+BACKPORTS = "/etc/apt/sources.list.d/slipstream-backports.sources"
+
+
+def codename():
+    """The Debian release's code name (bookworm)."""
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("VERSION_CODENAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "bookworm"
+
+
+def add_backports():
+    """Adds the backports suite of the machine's own Debian mirror to apt's sources (Suricata
+    7 is only there), once."""
+    if os.path.exists(BACKPORTS):
+        return
+    release, uris = codename(), "http://deb.debian.org/debian"
+    try:
+        with open("/etc/apt/sources.list.d/debian.sources") as f:
+            for line in f:
+                if line.startswith("URIs:") and "security" not in line:
+                    uris = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    if release:
+        with open(BACKPORTS, "w") as f:
+            f.write(f"Types: deb\nURIs: {uris}\nSuites: {release}-backports\nComponents: main\n"
+                    "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--packets", type=int, default=1_000_000)
@@ -73,9 +108,10 @@ def main():
         subprocess.check_call([sys.executable, os.path.join(ROOT, "benches", "gen_bench_pcap.py"), pcap,
                                "--packets", str(args.packets), "--seed", "1"])
     if args.install_peers:
+        add_backports()
         subprocess.call(["apt-get", "update", "-qq"])
         subprocess.call(["apt-get", "install", "-y", "-qq", "tshark", "argus-server", "nfdump"])
-        subprocess.call(["apt-get", "install", "-y", "-qq", "-t", "bookworm-backports", "suricata"])
+        subprocess.call(["apt-get", "install", "-y", "-qq", "-t", f"{codename()}-backports", "suricata"])
     binary = args.binary
     if binary is None:
         subprocess.check_call(["cargo", "build", "--release", "-q", "-p", "slipstream"], cwd=ROOT)
