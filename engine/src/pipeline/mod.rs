@@ -136,6 +136,7 @@ pub fn run_file_until(
     let mut reader = Reader::new(&name, config);
     let lag = if config.workers <= 1 { 0 } else { RELEASE_LAG };
     let position = AtomicUsize::new(0);
+    let released = pager::Released::new();
     let reading = AtomicBool::new(true);
     let progress = config.progress.as_deref();
     if let Some(pr) = progress {
@@ -145,7 +146,9 @@ pub fn run_file_until(
     let ((), tables, _) = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("pager".into())
-            .spawn_scoped(scope, || pager::run(&file, &position, &reading, lag))
+            .spawn_scoped(scope, || {
+                pager::run(&file, &position, &released, &reading, lag)
+            })
             .expect("cannot start the pager thread");
         let result = with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
             for p in packets {
@@ -153,10 +156,13 @@ pub fn run_file_until(
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }
-                    if let (Some(pr), Ok(p)) = (progress, &p) {
+                    if let Ok(p) = &p {
                         let at = file.offset_of(p.data).unwrap_or(0);
-                        pr.bytes_read.store(at as u64, Ordering::Relaxed);
-                        pr.packets.store(reader.stats.packets, Ordering::Relaxed);
+                        released.reader_at(&file, at, lag);
+                        if let Some(pr) = progress {
+                            pr.bytes_read.store(at as u64, Ordering::Relaxed);
+                            pr.packets.store(reader.stats.packets, Ordering::Relaxed);
+                        }
                     }
                 }
                 match p {
