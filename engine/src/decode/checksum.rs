@@ -18,10 +18,13 @@ fn add(sum: u64, data: &[u8]) -> u64 {
             c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
         ]));
     }
-    let tail = chunks.remainder();
-    let mut last = [0u8; 8];
-    last[..tail.len()].copy_from_slice(tail);
-    acc += u128::from(u64::from_le_bytes(last));
+    // The last 0-7 bytes byte by byte: a copy of a variable length into a buffer was a
+    // call to memcpy for every packet.
+    let mut last = 0u64;
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        last |= u64::from(b) << (8 * i);
+    }
+    acc += u128::from(last);
     let folded = (acc as u64 as u128) + (acc >> 64);
     (folded as u64 & 0xffff_ffff) + (folded >> 32) as u64
 }
@@ -36,11 +39,18 @@ fn fold(mut sum: u64) -> u16 {
 /// The pseudo-header sum in the same little-endian word order as [`add`]: the protocol
 /// number and length are network-order 16-bit fields, hence the byte swaps.
 fn pseudo_header(src: IpAddr, dst: IpAddr, proto: u8, len: u32) -> u64 {
-    let mut sum = 0;
+    // Each address as whole little-endian words (32 or 2 x 64 bits): the fold at the end
+    // carries across 16-bit boundaries, so wider words give the same one's-complement sum.
+    let mut sum = 0u64;
     for a in [src, dst] {
         sum = match a {
-            IpAddr::V4(v4) => add(sum, &v4.octets()),
-            IpAddr::V6(v6) => add(sum, &v6.octets()),
+            IpAddr::V4(v4) => sum + u64::from(u32::from_le_bytes(v4.octets())),
+            IpAddr::V6(v6) => {
+                let wide = u128::from_le_bytes(v6.octets());
+                let halves = u128::from(wide as u64) + (wide >> 64);
+                let folded = (halves as u64 & 0xffff_ffff) + (halves >> 32) as u64;
+                sum + folded
+            }
         };
     }
     // A length over 65535 (IPv6 jumbograms) spans two 16-bit words.
@@ -135,6 +145,37 @@ mod tests {
                 fold(simple),
                 "length {len}"
             );
+        }
+    }
+
+    #[test]
+    fn pseudo_header_of_wide_words_matches_the_byte_sum() {
+        let addrs: [IpAddr; 4] = [
+            "10.1.2.3".parse().unwrap(),
+            "255.255.255.255".parse().unwrap(),
+            "2001:db8::ff:fe00:1".parse().unwrap(),
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+        ];
+        for src in addrs {
+            for dst in addrs
+                .iter()
+                .copied()
+                .filter(|d| d.is_ipv4() == src.is_ipv4())
+            {
+                let mut bytes = 0u64;
+                for a in [src, dst] {
+                    bytes = match a {
+                        IpAddr::V4(v4) => add(bytes, &v4.octets()),
+                        IpAddr::V6(v6) => add(bytes, &v6.octets()),
+                    };
+                }
+                let len_words = u64::from(1500u16.swap_bytes());
+                assert_eq!(
+                    fold(pseudo_header(src, dst, 6, 1500)),
+                    fold(bytes + (6 << 8) + len_words),
+                    "{src} {dst}"
+                );
+            }
         }
     }
 
