@@ -11,6 +11,8 @@ use std::os::fd::RawFd;
 use dissectors::Timestamp;
 
 pub use libpcap::{BpfFilter, KernelStats, LiveCapture, LiveError, LiveOptions, LivePacket};
+#[cfg(test)]
+pub(crate) use pcap_file::classic_header_for_tests;
 pub use pcap_file::{CaptureError, CaptureErrorKind, Packets, PcapFile, RawPacket};
 
 /// A pcap `LINKTYPE_*` value: what the first header of every packet is.

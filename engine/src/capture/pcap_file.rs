@@ -560,6 +560,20 @@ impl<'a> Iterator for Packets<'a> {
     }
 }
 
+/// The header of a classic little-endian pcap file of Ethernet frames (for tests that
+/// write captures).
+#[cfg(test)]
+pub(crate) fn classic_header_for_tests() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    bytes.extend_from_slice(&2u16.to_le_bytes());
+    bytes.extend_from_slice(&4u16.to_le_bytes());
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(&65_535u32.to_le_bytes());
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -567,13 +581,7 @@ mod tests {
     /// A pcap file of `packets` 1,000-byte packets with distinct contents, at a fresh path.
     fn capture_file(name: &str, packets: u32) -> PathBuf {
         let path = std::env::temp_dir().join(format!("{name}-{}.pcap", std::process::id()));
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        bytes.extend_from_slice(&2u16.to_le_bytes());
-        bytes.extend_from_slice(&4u16.to_le_bytes());
-        bytes.extend_from_slice(&[0; 8]);
-        bytes.extend_from_slice(&65_535u32.to_le_bytes());
-        bytes.extend_from_slice(&1u32.to_le_bytes());
+        let mut bytes = classic_header_for_tests();
         for n in 0..packets {
             bytes.extend_from_slice(&n.to_le_bytes());
             bytes.extend_from_slice(&0u32.to_le_bytes());

@@ -104,13 +104,7 @@ mod tests {
     /// A classic pcap header followed by `len` bytes of filler, at a fresh path.
     fn big_file(name: &str, len: usize) -> std::path::PathBuf {
         let path = std::env::temp_dir().join(format!("{name}-{}.pcap", std::process::id()));
-        let mut bytes = Vec::with_capacity(24 + len);
-        bytes.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-        bytes.extend_from_slice(&2u16.to_le_bytes());
-        bytes.extend_from_slice(&4u16.to_le_bytes());
-        bytes.extend_from_slice(&[0; 8]);
-        bytes.extend_from_slice(&65_535u32.to_le_bytes());
-        bytes.extend_from_slice(&1u32.to_le_bytes());
+        let mut bytes = crate::capture::classic_header_for_tests();
         bytes.extend((0..len).map(|i| (i % 253) as u8));
         std::fs::write(&path, bytes).unwrap();
         path
