@@ -45,7 +45,7 @@ impl<'a> Row<'a> {
     /// Starts the next column; returns false (after writing TSV's unset marker) when the
     /// value is absent.
     fn begin(&mut self, present: bool) -> bool {
-        let name = self.fields.get(self.column).map_or("?", |f| f.name);
+        let column = self.column;
         self.column += 1;
         match self.format {
             LogFormat::Tsv => {
@@ -62,6 +62,7 @@ impl<'a> Row<'a> {
                         self.out.push(b',');
                     }
                     self.json_keys_written += 1;
+                    let name = self.fields.get(column).map_or("?", |f| f.name);
                     write_json_string(self.out, name);
                     self.out.push(b':');
                 }
