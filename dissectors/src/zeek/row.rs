@@ -43,13 +43,15 @@ impl<'a> Row<'a> {
     }
 
     /// Starts the next column; returns false (after writing TSV's unset marker) when the
-    /// value is absent.
+    /// value is absent. Always inlined, with the JSON keys written out of line: every
+    /// column of every row starts here, and the call itself was two thirds of its cost.
+    #[inline(always)]
     fn begin(&mut self, present: bool) -> bool {
         let column = self.column;
         self.column += 1;
         match self.format {
             LogFormat::Tsv => {
-                if self.column > 1 {
+                if column > 0 {
                     self.out.push(b'\t');
                 }
                 if !present {
@@ -58,17 +60,21 @@ impl<'a> Row<'a> {
             }
             LogFormat::Json => {
                 if present {
-                    if self.json_keys_written > 0 {
-                        self.out.push(b',');
-                    }
-                    self.json_keys_written += 1;
-                    let name = self.fields.get(column).map_or("?", |f| f.name);
-                    write_json_string(self.out, name);
-                    self.out.push(b':');
+                    self.json_key(column);
                 }
             }
         }
         present
+    }
+
+    fn json_key(&mut self, column: usize) {
+        if self.json_keys_written > 0 {
+            self.out.push(b',');
+        }
+        self.json_keys_written += 1;
+        let name = self.fields.get(column).map_or("?", |f| f.name);
+        write_json_string(self.out, name);
+        self.out.push(b':');
     }
 
     /// Starts the next column and yields the value when there is one.
