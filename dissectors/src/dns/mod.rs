@@ -342,6 +342,17 @@ impl DnsDissector {
         }
     }
 
+    /// Writes a session nothing refers to any more and frees it: what `emit_slot` and then
+    /// `release` do, with the record moved out instead of copied (most DNS connections end
+    /// with exactly this).
+    fn emit_and_free(&mut self, cx: &mut Context<'_>, idx: usize) {
+        debug_assert!(self.cur != Some(idx) && self.slot(idx).is_none_or(|s| !s.queued));
+        if let Some(s) = self.slots.get_mut(idx).and_then(Option::take) {
+            self.free.push(idx);
+            cx.emit(s.rec);
+        }
+    }
+
     /// Takes the head of the queue for `id` out of `which` (the key goes when empty).
     fn pop(&mut self, replies: bool, id: u16) -> Option<usize> {
         let msgs = if replies {
@@ -365,11 +376,14 @@ impl DnsDissector {
     /// Writes every session of a queue (Zeek's `log_unmatched_msgs_queue`).
     fn flush_queue(&mut self, cx: &mut Context<'_>, queue: VecDeque<usize>) {
         for idx in queue {
-            self.emit_slot(cx, idx);
             if let Some(s) = self.slot(idx) {
                 s.queued = false;
             }
-            self.release(idx);
+            if self.cur == Some(idx) {
+                self.emit_slot(cx, idx);
+            } else {
+                self.emit_and_free(cx, idx);
+            }
         }
     }
 
@@ -547,8 +561,13 @@ impl DnsDissector {
             None => false,
         };
         if done {
-            self.emit_slot(cx, idx);
-            self.set_cur(None);
+            if self.slot(idx).is_some_and(|s| s.queued) {
+                self.emit_slot(cx, idx);
+                self.set_cur(None);
+            } else {
+                self.cur = None;
+                self.emit_and_free(cx, idx);
+            }
         }
     }
 
