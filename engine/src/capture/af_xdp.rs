@@ -22,6 +22,7 @@ use std::num::NonZeroU32;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Once;
 
+use dissectors::Timestamp;
 use xsk_rs::config::{
     BindFlags, FrameSize, Interface, LibxdpFlags, QueueSize, SocketConfig, UmemConfig, XdpFlags,
 };
@@ -88,6 +89,14 @@ pub struct XdpSocket {
     filter: Option<BpfFilter>,
     received: u64,
     filtered: u64,
+    /// The time given to the last packet read (see `next_batch`).
+    last_ts: Timestamp,
+}
+
+/// The time of a batch's first packet: the clock's, but always after the last packet read
+/// (the wall clock may step back).
+fn first_stamp(now: Timestamp, last: Timestamp) -> Timestamp {
+    now.max(Timestamp(last.0.saturating_add(1)))
 }
 
 /// The receive queues of an interface, from sysfs (`queues/rx-N`).
@@ -235,6 +244,7 @@ impl XdpSocket {
             filter,
             received: 0,
             filtered: 0,
+            last_ts: Timestamp(i64::MIN / 2),
         })
     }
 }
@@ -271,8 +281,12 @@ impl LiveSource for XdpSocket {
         if taken == 0 {
             return Ok(0);
         }
-        // AF_XDP gives no capture time: a batch is stamped when it is read.
-        let ts = wall_clock();
+        // AF_XDP gives no capture time: a batch is stamped when it is read, and each of its
+        // packets one microsecond after the one before (never at or before the last packet
+        // read). They arrived one after another: a DNS reply read in its query's batch with
+        // the query's time made a connection of no duration, whose byte counts Zeek leaves
+        // unset.
+        let mut ts = first_stamp(wall_clock(), self.last_ts);
         for desc in &self.batch[..taken] {
             // SAFETY: the descriptor came off this socket's RX ring, so it names a frame of
             // this UMEM, owned by user space until it is put back on the fill ring below;
@@ -291,6 +305,8 @@ impl LiveSource for XdpSocket {
                 data,
                 wire_len: data.len() as u32,
             });
+            self.last_ts = ts;
+            ts = Timestamp(ts.0 + 1);
         }
         // SAFETY: these frames came off the RX ring and nothing borrows them any more.
         // The fill ring has as many slots as the UMEM has frames, so it has room for every
@@ -322,6 +338,16 @@ impl LiveSource for XdpSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_starts_after_the_last_packet_read() {
+        let at = |us| Timestamp(us);
+        assert_eq!(first_stamp(at(100), at(50)), at(100));
+        // Read within the same microsecond, or after the clock stepped back.
+        assert_eq!(first_stamp(at(100), at(100)), at(101));
+        assert_eq!(first_stamp(at(100), at(200)), at(201));
+        assert_eq!(first_stamp(at(5), at(i64::MIN / 2)), at(5));
+    }
 
     #[test]
     fn frames_are_a_power_of_two_within_bounds() {
