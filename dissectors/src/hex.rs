@@ -1,14 +1,20 @@
-//! Lower-case hex text of bytes (digests, fingerprints), without `core::fmt`: these are
-//! written for every file and every TLS hello, where `{:02x}` per byte was a visible cost.
+//! Lower-case hex text of bytes (digests, fingerprints, escapes), without `core::fmt`: these
+//! are written for every file, TLS hello and escaped byte, where `{:02x}` was a visible cost.
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The two lower-case hex digits of a byte, as ASCII.
+pub fn hex_digits(b: u8) -> [u8; 2] {
+    [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]
+}
 
 /// Appends two lower-case hex digits per byte.
 pub fn push_lower_hex(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len() * 2);
     for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
+        for d in hex_digits(b) {
+            out.push(char::from(d));
+        }
     }
 }
 

@@ -29,7 +29,7 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use super::consts::is_grease;
-use crate::hex::{lower_hex as hex_lower, push_hex4, push_lower_hex};
+use crate::hex::{hex_digits, lower_hex, push_hex4, push_lower_hex};
 
 /// The parts of a ClientHello the fingerprints need.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,7 +67,7 @@ fn join_decimal<I: IntoIterator<Item = u64>>(out: &mut String, items: I) {
 }
 
 fn md5_hex(s: &str) -> String {
-    hex_lower(&Md5::digest(s.as_bytes()))
+    lower_hex(&Md5::digest(s.as_bytes()))
 }
 
 /// The first 12 hex digits of the SHA-256 of `s`, appended to `out`.
@@ -186,9 +186,10 @@ pub fn ja4(ch: &ClientHelloSummary) -> String {
                 (first as char, last as char)
             } else {
                 // The first digit of the first byte's hex, the last of the last byte's.
-                let h = hex_lower(&[first, last]);
-                let b = h.as_bytes();
-                (b[0] as char, b[3] as char)
+                (
+                    char::from(hex_digits(first)[0]),
+                    char::from(hex_digits(last)[1]),
+                )
             }
         }
         _ => ('0', '0'),

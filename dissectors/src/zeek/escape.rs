@@ -1,5 +1,7 @@
 //! Escaping of string values as Zeek's ASCII writer does it.
 
+use crate::hex::hex_digits;
+
 /// Turns raw network bytes into a string the way Zeek renders them: valid UTF-8 passes
 /// (`LogAscii::enable_utf_8`), control bytes, DEL and bytes of invalid UTF-8 become `\xHH`,
 /// and a backslash becomes `\\` so the result can be read back unambiguously.
@@ -27,45 +29,48 @@ pub fn escape_bytes_lossy(bytes: &[u8]) -> String {
 }
 
 fn push_escaped_str(out: &mut String, s: &str) {
-    // Everything that is escaped is ASCII, so the text between two such bytes is whole
-    // UTF-8 and is copied in one piece (character by character cost 500 instructions a
-    // header on HTTP traffic).
-    let bytes = s.as_bytes();
-    let escaped = |b: u8| b == b'\\' || b < 0x20 || b == 0x7f;
-    if !any_byte(bytes, escaped) {
-        out.push_str(s);
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if escaped(b) {
-            out.push_str(&s[start..i]);
-            if b == b'\\' {
-                out.push_str("\\\\");
-            } else {
-                push_hex(out, b);
+    // Everything escaped is ASCII, so every run between escaped bytes is whole UTF-8.
+    for_each_run(
+        s.as_bytes(),
+        |b| b == b'\\' || b < 0x20 || b == 0x7f,
+        |run, b| {
+            out.push_str(&s[run]);
+            match b {
+                Some(b'\\') => out.push_str("\\\\"),
+                Some(b) => push_hex(out, b),
+                None => {}
             }
-            start = i + 1;
-        }
-    }
-    out.push_str(&s[start..]);
+        },
+    );
 }
 
-/// Whether any byte is one `pred` picks. Every byte is looked at (no early exit), which
-/// the compiler turns into vector code: most values have nothing to escape.
-fn any_byte(bytes: &[u8], pred: impl Fn(u8) -> bool) -> bool {
-    bytes.iter().fold(false, |found, &b| found | pred(b))
+/// Splits `bytes` at the bytes `escaped` picks, in order: `each` gets every run between
+/// them (copied whole by the caller, not byte by byte) with the picked byte that ends it,
+/// and the last run with `None`. One check of every byte comes first, with no early exit,
+/// which the compiler turns into vector code: most values have nothing to escape.
+fn for_each_run(
+    bytes: &[u8],
+    escaped: impl Fn(u8) -> bool,
+    mut each: impl FnMut(std::ops::Range<usize>, Option<u8>),
+) {
+    if bytes.iter().fold(false, |found, &b| found | escaped(b)) {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if escaped(b) {
+                each(start..i, Some(b));
+                start = i + 1;
+            }
+        }
+        each(start..bytes.len(), None);
+    } else {
+        each(0..bytes.len(), None);
+    }
 }
 
 /// `\xHH` of a byte.
 fn hex_escape(b: u8) -> [u8; 4] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    [
-        b'\\',
-        b'x',
-        HEX[usize::from(b >> 4)],
-        HEX[usize::from(b & 0xf)],
-    ]
+    let [hi, lo] = hex_digits(b);
+    [b'\\', b'x', hi, lo]
 }
 
 fn push_hex(out: &mut String, b: u8) {
@@ -84,59 +89,42 @@ pub fn write_tsv_escaped(out: &mut Vec<u8>, s: &str, in_container: bool) {
         out.extend_from_slice(&s.as_bytes()[1..]);
         return;
     }
-    // Runs between escaped bytes are copied whole.
     let bytes = s.as_bytes();
-    let escaped = |b: u8| b < 0x20 || b == 0x7f || (in_container && b == b',');
-    if !any_byte(bytes, escaped) {
-        out.extend_from_slice(bytes);
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if escaped(b) {
-            out.extend_from_slice(&bytes[start..i]);
-            out.extend_from_slice(&hex_escape(b));
-            start = i + 1;
-        }
-    }
-    out.extend_from_slice(&bytes[start..]);
+    for_each_run(
+        bytes,
+        |b| b < 0x20 || b == 0x7f || (in_container && b == b','),
+        |run, b| {
+            out.extend_from_slice(&bytes[run]);
+            if let Some(b) = b {
+                out.extend_from_slice(&hex_escape(b));
+            }
+        },
+    );
 }
 
 /// Writes `s` as a JSON string literal.
 pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    // Runs between escaped bytes are copied whole.
     let bytes = s.as_bytes();
-    if !any_byte(bytes, |b| b == b'"' || b == b'\\' || b < 0x20) {
-        out.extend_from_slice(bytes);
-        out.push(b'"');
-        return;
-    }
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        // The short escape of `b`, `None` for a control byte written as `\u00HH`.
-        let short: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            b if b < 0x20 => None,
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        match short {
-            Some(e) => out.extend_from_slice(e),
-            None => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
+    for_each_run(
+        bytes,
+        |b| b == b'"' || b == b'\\' || b < 0x20,
+        |run, b| {
+            out.extend_from_slice(&bytes[run]);
+            match b {
+                Some(b'"') => out.extend_from_slice(b"\\\""),
+                Some(b'\\') => out.extend_from_slice(b"\\\\"),
+                Some(b'\n') => out.extend_from_slice(b"\\n"),
+                Some(b'\r') => out.extend_from_slice(b"\\r"),
+                Some(b'\t') => out.extend_from_slice(b"\\t"),
+                Some(b) => {
+                    out.extend_from_slice(b"\\u00");
+                    out.extend_from_slice(&hex_digits(b));
+                }
+                None => {}
             }
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+        },
+    );
     out.push(b'"');
 }
 

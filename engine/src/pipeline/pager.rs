@@ -47,7 +47,7 @@ impl Released {
     /// The reader at byte `at`: drops the pages behind it if the pager has fallen far
     /// behind (cheap otherwise: one load).
     pub(super) fn reader_at(&self, file: &PcapFile, at: usize, lag: usize) {
-        if at > self.0.load(Ordering::Relaxed) + lag + READER_RELEASES_BEYOND {
+        if at > self.offset() + lag + READER_RELEASES_BEYOND {
             self.release_to(file, at - lag);
         }
     }
@@ -55,14 +55,13 @@ impl Released {
     /// Drops everything behind the release point again once it is `every` bytes past the
     /// last sweep (`swept`).
     fn sweep(&self, file: &PcapFile, swept: &mut usize, every: usize) {
-        let behind = self.0.load(Ordering::Relaxed);
+        let behind = self.offset();
         if behind >= *swept + every {
             file.release(0, behind);
             *swept = behind;
         }
     }
 
-    #[cfg(test)]
     fn offset(&self) -> usize {
         self.0.load(Ordering::Relaxed)
     }
@@ -88,7 +87,7 @@ pub(super) fn run(
             let end = (start + CHUNK).min(len);
             file.populate(start, end);
             populated = end;
-        } else if at > released.0.load(Ordering::Relaxed) + STEP + lag {
+        } else if at > released.offset() + STEP + lag {
             released.release_to(file, at - lag);
             released.sweep(file, &mut swept, SWEEP_EVERY);
         } else {
