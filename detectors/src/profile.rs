@@ -795,7 +795,7 @@ mod tests {
     }
 
     fn dhcp(mac: &str, addr: &str, name: &str) -> Record {
-        Record::Dhcp(DhcpRecord {
+        Record::from(DhcpRecord {
             ts: Timestamp(5),
             uids: vec![Uid::connection(9)],
             client_addr: None,

@@ -35,14 +35,14 @@ pub enum Record {
     Dns(DnsRecord),
     Http(Box<HttpRecord>),
     Files(Box<FileRecord>),
-    Dhcp(DhcpRecord),
+    Dhcp(Box<DhcpRecord>),
     /// One DHCP message: input of `dhcp::DhcpAggregator`, not written to any log.
-    DhcpMessage(DhcpMessageRecord),
-    Notice(NoticeRecord),
-    Weird(WeirdRecord),
+    DhcpMessage(Box<DhcpMessageRecord>),
+    Notice(Box<NoticeRecord>),
+    Weird(Box<WeirdRecord>),
     Arp(ArpRecord),
-    Smtp(SmtpRecord),
-    Login(LoginRecord),
+    Smtp(Box<SmtpRecord>),
+    Login(Box<LoginRecord>),
     Tunnel(TunnelRecord),
 }
 
@@ -89,13 +89,13 @@ impl Record {
             Record::Dns(r) => logs.write(r),
             Record::Http(r) => logs.write(r.as_ref()),
             Record::Files(r) => logs.write(r.as_ref()),
-            Record::Dhcp(r) => logs.write(r),
+            Record::Dhcp(r) => logs.write(r.as_ref()),
             Record::DhcpMessage(_) => Ok(()),
-            Record::Notice(r) => logs.write(r),
-            Record::Weird(r) => logs.write(r),
+            Record::Notice(r) => logs.write(r.as_ref()),
+            Record::Weird(r) => logs.write(r.as_ref()),
             Record::Arp(r) => logs.write(r),
-            Record::Smtp(r) => logs.write(r),
-            Record::Login(r) => logs.write(r),
+            Record::Smtp(r) => logs.write(r.as_ref()),
+            Record::Login(r) => logs.write(r.as_ref()),
             Record::Tunnel(r) => logs.write(r),
         }
     }
@@ -119,12 +119,12 @@ impl Record {
             Record::Dns(r) => line(out, format, r),
             Record::Http(r) => line(out, format, r.as_ref()),
             Record::Files(r) => line(out, format, r.as_ref()),
-            Record::Dhcp(r) => line(out, format, r),
-            Record::Notice(r) => line(out, format, r),
-            Record::Weird(r) => line(out, format, r),
+            Record::Dhcp(r) => line(out, format, r.as_ref()),
+            Record::Notice(r) => line(out, format, r.as_ref()),
+            Record::Weird(r) => line(out, format, r.as_ref()),
             Record::Arp(r) => line(out, format, r),
-            Record::Smtp(r) => line(out, format, r),
-            Record::Login(r) => line(out, format, r),
+            Record::Smtp(r) => line(out, format, r.as_ref()),
+            Record::Login(r) => line(out, format, r.as_ref()),
             Record::Tunnel(r) => line(out, format, r),
             Record::SoftwareFound(_) | Record::DhcpMessage(_) => return None,
         })
@@ -175,13 +175,13 @@ impl From<SoftwareFound> for Record {
 
 impl From<DhcpRecord> for Record {
     fn from(r: DhcpRecord) -> Self {
-        Record::Dhcp(r)
+        Record::Dhcp(Box::new(r))
     }
 }
 
 impl From<DhcpMessageRecord> for Record {
     fn from(r: DhcpMessageRecord) -> Self {
-        Record::DhcpMessage(r)
+        Record::DhcpMessage(Box::new(r))
     }
 }
 
@@ -199,13 +199,13 @@ impl From<X509Record> for Record {
 
 impl From<NoticeRecord> for Record {
     fn from(r: NoticeRecord) -> Self {
-        Record::Notice(r)
+        Record::Notice(Box::new(r))
     }
 }
 
 impl From<WeirdRecord> for Record {
     fn from(r: WeirdRecord) -> Self {
-        Record::Weird(r)
+        Record::Weird(Box::new(r))
     }
 }
 
@@ -217,18 +217,32 @@ impl From<ArpRecord> for Record {
 
 impl From<LoginRecord> for Record {
     fn from(r: LoginRecord) -> Self {
-        Record::Login(r)
+        Record::Login(Box::new(r))
     }
 }
 
 impl From<SmtpRecord> for Record {
     fn from(r: SmtpRecord) -> Self {
-        Record::Smtp(r)
+        Record::Smtp(Box::new(r))
     }
 }
 
 impl From<TunnelRecord> for Record {
     fn from(r: TunnelRecord) -> Self {
         Record::Tunnel(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Record;
+
+    /// Every record is moved several times between the flow table and the log files (into
+    /// the emitted queue, to the merge, into its slab, into the lanes' batches): the large
+    /// kinds are boxed so that a move stays small. At 544 bytes, these moves were a tenth
+    /// of the reader's instructions.
+    #[test]
+    fn a_record_moves_in_a_few_cache_lines() {
+        assert!(std::mem::size_of::<Record>() <= 192);
     }
 }

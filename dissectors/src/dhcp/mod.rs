@@ -236,7 +236,7 @@ impl DhcpAggregator {
         let mut out = self.advance(rec.ts());
         if let Record::DhcpMessage(m) = rec {
             if let Some(done) = self.aggregate(m) {
-                out.push(Record::Dhcp(done));
+                out.push(Record::from(done));
             }
         }
         out
@@ -265,7 +265,7 @@ impl DhcpAggregator {
                 None => false,
             };
             if expired {
-                out.extend(self.close(seq, true).map(Record::Dhcp));
+                out.extend(self.close(seq, true).map(Record::from));
             }
         }
         out
@@ -276,7 +276,7 @@ impl DhcpAggregator {
         let seqs: Vec<u64> = self.open.keys().copied().collect();
         seqs.into_iter()
             .filter_map(|s| self.close(s, true))
-            .map(Record::Dhcp)
+            .map(Record::from)
             .collect()
     }
 

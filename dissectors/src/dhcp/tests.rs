@@ -16,7 +16,7 @@ fn aggregate(fixture: &str) -> (Vec<Record>, Vec<DhcpRecord>) {
     let rows = rows
         .into_iter()
         .map(|r| match r {
-            Record::Dhcp(d) => d,
+            Record::Dhcp(d) => *d,
             other => panic!("aggregator returned {other:?}"),
         })
         .collect();
@@ -92,7 +92,7 @@ fn message(ts: i64, uid: u128, xid: u32, m_type: u8) -> Record {
         resp_p: 67,
         proto: Transport::Udp,
     };
-    Record::DhcpMessage(DhcpMessageRecord {
+    Record::from(DhcpMessageRecord {
         ts: Timestamp(ts),
         uid: Uid::connection(uid),
         id,
@@ -199,7 +199,7 @@ fn garbage_never_panics() {
     let refs: Vec<&DhcpRecord> = rows
         .iter()
         .filter_map(|r| match r {
-            Record::Dhcp(d) => Some(d),
+            Record::Dhcp(d) => Some(d.as_ref()),
             _ => None,
         })
         .collect();

@@ -53,7 +53,7 @@ fn run(resp_p: u16, deliveries: &[(bool, &[u8])]) -> Run {
     let rows = out
         .into_iter()
         .map(|r| match r {
-            Record::Login(l) => l,
+            Record::Login(l) => *l,
             other => panic!("unexpected record {other:?}"),
         })
         .collect();
