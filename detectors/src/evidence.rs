@@ -312,20 +312,27 @@ impl Method {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct EventId(pub u128);
 
-impl fmt::Display for EventId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl EventId {
+    /// The uuid's 36 characters.
+    fn text(self) -> [u8; 36] {
         // Version 4 and RFC 4122 variant bits, so the text is a valid uuid4.
         let v = (self.0 & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-        let hex = format!("{v:032x}");
-        write!(
-            f,
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+        let mut text = [b'-'; 36];
+        let mut at = 0;
+        for (n, byte) in v.to_be_bytes().into_iter().enumerate() {
+            if matches!(n, 4 | 6 | 8 | 10) {
+                at += 1;
+            }
+            text[at..at + 2].copy_from_slice(&dissectors::hex::hex_digits(byte));
+            at += 2;
+        }
+        text
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.text()).unwrap_or_default())
     }
 }
 
@@ -461,6 +468,23 @@ mod tests {
         let v: Vec<f64> = ThreatLevel::ALL.iter().map(|t| t.value()).collect();
         assert_eq!(v, [0.0, 0.2, 0.5, 0.8, 1.0]);
         assert_eq!(ThreatLevel::Critical.idmef_severity(), "High");
+    }
+
+    #[test]
+    fn id_text_is_the_uuid_layout_of_its_hex() {
+        for raw in [0, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            let v = (raw & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
+            let hex = format!("{v:032x}");
+            let expected = format!(
+                "{}-{}-{}-{}-{}",
+                &hex[0..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..32]
+            );
+            assert_eq!(EventId(raw).to_string(), expected);
+        }
     }
 
     #[test]

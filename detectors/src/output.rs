@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::evidence::{Evidence, Ioc, IocValue};
 use crate::profile::{Host, Hosts};
 use crate::timefmt::{iso, write_iso};
+use dissectors::zeek::push_json_str;
 
 const IDMEF_VERSION: &str = "2.0.3";
 
@@ -202,11 +203,6 @@ fn now() -> dissectors::Timestamp {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_micros() as i64);
     dissectors::Timestamp(micros)
-}
-
-fn push_json_str(out: &mut String, s: &str) {
-    // serde_json writes a valid JSON string literal; writing to a String cannot fail.
-    out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()));
 }
 
 fn push_f64(out: &mut String, v: f64) {

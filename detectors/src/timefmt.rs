@@ -11,18 +11,40 @@ pub fn write_iso(out: &mut String, ts: Timestamp) {
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        sod / 60 % 60,
-        sod % 60
-    );
+    // Digits by hand: every evidence writes two of these, and `write!` with widths took
+    // a fifth of the instructions of an evidence's JSON.
+    match u32::try_from(y) {
+        Ok(y) if y <= 9999 => push_digits(out, y, 4),
+        _ => {
+            use std::fmt::Write;
+            let _ = write!(out, "{y:04}");
+        }
+    }
+    out.push('-');
+    push_digits(out, m, 2);
+    out.push('-');
+    push_digits(out, d, 2);
+    out.push('T');
+    push_digits(out, (sod / 3600) as u32, 2);
+    out.push(':');
+    push_digits(out, (sod / 60 % 60) as u32, 2);
+    out.push(':');
+    push_digits(out, (sod % 60) as u32, 2);
     if micros != 0 {
-        let _ = write!(out, ".{micros:06}");
+        out.push('.');
+        push_digits(out, micros as u32, 6);
     }
     out.push_str("+00:00");
+}
+
+/// The last `width` (at most 10) decimal digits of `v`, zero-padded.
+fn push_digits(out: &mut String, mut v: u32, width: usize) {
+    let mut text = [b'0'; 10];
+    for digit in text[..width].iter_mut().rev() {
+        *digit = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out.extend(text[..width].iter().map(|&b| char::from(b)));
 }
 
 pub fn iso(ts: Timestamp) -> String {
@@ -78,6 +100,33 @@ mod tests {
             "2000-02-29T00:00:00.000001+00:00"
         );
         assert_eq!(iso(Timestamp(-1_000_000)), "1969-12-31T23:59:59+00:00");
+    }
+
+    #[test]
+    fn digits_by_hand_match_the_formatter() {
+        let by_format = |ts: Timestamp| {
+            let micros = ts.0.rem_euclid(1_000_000);
+            let secs = ts.0.div_euclid(1_000_000);
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let sod = secs.rem_euclid(86_400);
+            let mut s = format!(
+                "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+                sod / 3600,
+                sod / 60 % 60,
+                sod % 60
+            );
+            if micros != 0 {
+                s += &format!(".{micros:06}");
+            }
+            s + "+00:00"
+        };
+        let mut ts: i64 = -80_000_000_000_000_000;
+        while ts < 300_000_000_000_000_000 {
+            for t in [ts, ts + 1, ts + 999_999, ts + 86_399_000_000] {
+                assert_eq!(iso(Timestamp(t)), by_format(Timestamp(t)));
+            }
+            ts += 7_777_777_777_777;
+        }
     }
 
     #[test]

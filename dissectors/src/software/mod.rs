@@ -195,7 +195,14 @@ pub struct SoftwareTracker {
     max_software_cache_size: usize,
     expire: Interval,
     tracked: HashMap<IpAddr, TrackedHost>,
+    /// Version strings already parsed: the same few user agents and banners come back
+    /// with nearly every request, and one parse costs some 28,000 instructions.
+    parsed: HashMap<Vec<u8>, Description>,
 }
+
+/// Distinct version strings whose parse is kept; past it the cache starts over, so a
+/// stream of made-up user agents holds a bounded amount of memory.
+const PARSED_CACHE: usize = 4096;
 
 impl Default for SoftwareTracker {
     fn default() -> Self {
@@ -211,6 +218,7 @@ impl SoftwareTracker {
             max_software_cache_size: 20,
             expire: Interval::from_secs(86_400),
             tracked: HashMap::new(),
+            parsed: HashMap::new(),
         }
     }
 
@@ -236,7 +244,17 @@ impl SoftwareTracker {
         }
         let desc = match (&f.known, &f.unparsed_version) {
             (Some(d), _) => d.clone(),
-            (None, Some(u)) => parse::parse(u),
+            (None, Some(u)) => match self.parsed.get(u) {
+                Some(d) => d.clone(),
+                None => {
+                    if self.parsed.len() >= PARSED_CACHE {
+                        self.parsed.clear();
+                    }
+                    let d = parse::parse(u);
+                    self.parsed.insert(u.clone(), d.clone());
+                    d
+                }
+            },
             (None, None) => return None,
         };
         let version_key = match &f.unparsed_version {
@@ -353,6 +371,24 @@ mod tests {
         assert!(t.found(&found(31, "8.8.8.8", "X_1.99")).is_some());
         // The set was reset before 1.99 went in: 1.0 is new again.
         assert!(t.found(&found(32, "8.8.8.8", "X_1.0")).is_some());
+    }
+
+    #[test]
+    fn a_cached_parse_gives_the_rows_a_fresh_parse_gives() {
+        let agents: Vec<String> = (0..PARSED_CACHE + 10)
+            .map(|i| format!("Mozilla/5.0 (X11; Linux x86_64) Firefox/{}.{}", i % 97, i))
+            .collect();
+        let mut cached = SoftwareTracker::new(AssetTracking::AllHosts);
+        for (n, agent) in agents.iter().chain(&agents).enumerate() {
+            // A host of its own for each sighting, so that every one gives a row.
+            let host = format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255);
+            let row = cached.found(&found(n as i64, &host, agent)).unwrap();
+            let fresh = SoftwareTracker::new(AssetTracking::AllHosts)
+                .found(&found(n as i64, &host, agent))
+                .unwrap();
+            assert_eq!(row, fresh, "{agent}");
+            assert!(cached.parsed.len() <= PARSED_CACHE);
+        }
     }
 
     #[test]

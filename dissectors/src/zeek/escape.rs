@@ -128,6 +128,37 @@ pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Appends `s` as a JSON string literal the way serde_json writes one (and Python's json
+/// module, for ASCII): the short escapes `\b \f \n \r \t \" \\`, `\u00XX` for the other
+/// control characters, everything else as it is. For the alert files, which were written
+/// with serde_json before; Zeek's logs use [`write_json_string`].
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    // Everything escaped is ASCII, so every run between escaped bytes is whole UTF-8.
+    for_each_run(
+        s.as_bytes(),
+        |b| b == b'"' || b == b'\\' || b < 0x20,
+        |run, b| {
+            out.push_str(&s[run]);
+            match b {
+                Some(b'"') => out.push_str("\\\""),
+                Some(b'\\') => out.push_str("\\\\"),
+                Some(0x08) => out.push_str("\\b"),
+                Some(0x0c) => out.push_str("\\f"),
+                Some(b'\n') => out.push_str("\\n"),
+                Some(b'\r') => out.push_str("\\r"),
+                Some(b'\t') => out.push_str("\\t"),
+                Some(b) => {
+                    out.push_str("\\u00");
+                    out.extend(hex_digits(b).map(char::from));
+                }
+                None => {}
+            }
+        },
+    );
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +261,25 @@ mod tests {
         v.clear();
         write_tsv_escaped(&mut v, "a,b\tc", true);
         assert_eq!(v, b"a\\x2cb\\x09c");
+    }
+
+    #[test]
+    fn alert_json_strings_match_serde_json() {
+        let mut samples: Vec<String> = (0u32..0x80)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b{c}"))
+            .collect();
+        samples
+            .extend(["", "plain", "é\"ü\n€\u{1F600}\\", "\u{7f}\u{85}\u{2028}"].map(String::from));
+        for s in samples {
+            let mut out = String::from("x");
+            push_json_str(&mut out, &s);
+            assert_eq!(
+                out,
+                format!("x{}", serde_json::to_string(&s).unwrap()),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]
