@@ -13,6 +13,7 @@ use crate::error::Error;
 use crate::evidence::{Evidence, Ioc, IocValue};
 use crate::profile::{Host, Hosts};
 use crate::timefmt::{iso, write_iso};
+use dissectors::net::push_ip_str;
 use dissectors::zeek::push_json_str;
 
 const IDMEF_VERSION: &str = "2.0.3";
@@ -116,7 +117,7 @@ pub fn description_with_level(e: &Evidence) -> String {
 /// `1.2.3.4` padded to 26 columns, or `1.2.3.4 (hostname)` padded the same way.
 fn push_profile(out: &mut String, ip: IpAddr, host: Option<&Host>) {
     let start = out.len();
-    let _ = write!(out, "{ip}");
+    push_ip_str(out, ip);
     if let Some(name) = host.and_then(|h| h.hostname.as_deref()) {
         let _ = write!(out, " ({name})");
     }
@@ -175,7 +176,9 @@ pub fn evidence_log_line(out: &mut String, e: &Evidence, hosts: &Hosts) {
         let Some(host) = hosts.get(ip) else { continue };
         let mark = out.len();
         out.push_str(if first { " " } else { ", " });
-        let _ = write!(out, "IP {ip}: ");
+        out.push_str("IP ");
+        push_ip_str(out, ip);
+        out.push_str(": ");
         if push_identification(out, host) {
             first = false;
         } else {

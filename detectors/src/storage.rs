@@ -423,8 +423,12 @@ impl Storage {
         while self.line.last() == Some(&b'\n') {
             self.line.pop();
         }
-        let text = String::from_utf8_lossy(&self.line);
-        let json = self.batch.push_text(&text);
+        // Zeek's JSON escapes every invalid byte, so the line is valid UTF-8 (checked here
+        // the fast way; `from_utf8_lossy` alone walked it byte by byte).
+        let json = match std::str::from_utf8(&self.line) {
+            Ok(text) => self.batch.push_text(text),
+            Err(_) => self.batch.push_text(&String::from_utf8_lossy(&self.line)),
+        };
         self.batch.records.push(RecordRow {
             kind,
             uid,

@@ -87,7 +87,6 @@ impl Detector for DifferentLocalnet {
         let (saddr, daddr) = (c.id.orig_h, c.id.resp_h);
         let dport = c.id.resp_p;
         let proto = proto_name(c);
-        let local_text = format!("{}/{}", local.addr, local.len);
         let outside = |ip: IpAddr| {
             !is_ignored_localnet_ip(ip)
                 && is_private(ip)
@@ -118,8 +117,10 @@ impl Detector for DifferentLocalnet {
                 ThreatLevel::High,
                 format!(
                     "A connection to a private IP ({daddr}) on port {dport}/{proto} outside of \
-                     the used local network {local_text}. From IP: {saddr} on destination port: \
+                     the used local network {}/{}. From IP: {saddr} on destination port: \
                      {dport}/{}",
+                    local.addr,
+                    local.len,
                     proto.to_ascii_uppercase()
                 ),
             );
@@ -131,7 +132,8 @@ impl Detector for DifferentLocalnet {
                 ThreatLevel::Low,
                 format!(
                     "A connection from a private IP ({saddr}) on port {dport}/{proto} outside \
-                     of the used local network {local_text}. To IP: {daddr} "
+                     of the used local network {}/{}. To IP: {daddr} ",
+                    local.addr, local.len
                 ),
             );
         }

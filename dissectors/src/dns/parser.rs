@@ -99,7 +99,11 @@ impl RData {
     /// The string Zeek appends to `answers` (an empty string is never appended).
     pub fn render(&self) -> String {
         match self {
-            RData::Addr(a) => a.to_string(),
+            RData::Addr(a) => {
+                let mut text = String::with_capacity(15);
+                crate::net::push_ip_str(&mut text, *a);
+                text
+            }
             RData::Name(n) => n.clone(),
             RData::Mx { exchange, .. } => exchange.clone(),
             RData::Soa { mname, .. } => mname.clone(),
