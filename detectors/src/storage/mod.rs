@@ -25,6 +25,9 @@ use crate::online::virustotal::{ReputationSource, VtScores};
 use crate::profile::Hosts;
 use crate::timefmt::iso;
 
+mod insert;
+use insert::{Insert, Value};
+
 const SCHEMA: &str = "
 CREATE TABLE flows (
     uid TEXT NOT NULL, ts REAL NOT NULL, profile TEXT NOT NULL, twid INTEGER NOT NULL,
@@ -680,12 +683,56 @@ impl FlowSummaries {
 /// The writer thread: one transaction per batch; at the end the hosts, windows,
 /// indexes and labels.
 fn write_all(
-    mut conn: Connection,
+    conn: Connection,
+    path: &Path,
+    rx: Receiver<Msg>,
+    recycle: Sender<Batch>,
+) -> Result<StoreStats, Error> {
+    let stats = write_rows(&conn, path, rx, recycle)?;
+    // Back to a rollback journal: the finished database is one self-contained file. A
+    // viewer still holding it open keeps it in WAL mode, which readers handle as well.
+    let _ = conn.execute_batch("PRAGMA journal_mode = DELETE");
+    conn.close().map_err(|(_, e)| Error::sqlite(path, e))?;
+    Ok(stats)
+}
+
+/// The statements that insert the rows of a batch.
+struct BatchInserts<'c> {
+    flow: Insert<'c>,
+    record: Insert<'c>,
+    evidence: Insert<'c>,
+    evidence_flow: Insert<'c>,
+    alert: Insert<'c>,
+    alert_evidence: Insert<'c>,
+}
+
+impl<'c> BatchInserts<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(BatchInserts {
+            flow: Insert::prepare(
+                conn,
+                "INSERT INTO flows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'benign',?23)",
+            )?,
+            record: Insert::prepare(conn, "INSERT INTO records VALUES (?1,?2,?3,?4,?5,?6)")?,
+            evidence: Insert::prepare(
+                conn,
+                "INSERT INTO evidence VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
+            )?,
+            evidence_flow: Insert::prepare(conn, "INSERT INTO evidence_flows VALUES (?1,?2)")?,
+            alert: Insert::prepare(conn, "INSERT INTO alerts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")?,
+            alert_evidence: Insert::prepare(conn, "INSERT INTO alert_evidence VALUES (?1,?2)")?,
+        })
+    }
+}
+
+fn write_rows(
+    conn: &Connection,
     path: &Path,
     rx: Receiver<Msg>,
     recycle: Sender<Batch>,
 ) -> Result<StoreStats, Error> {
     let sql = |e| Error::sqlite(path, e);
+    let mut inserts = BatchInserts::prepare(conn).map_err(sql)?;
     let mut stats = StoreStats::default();
     let mut malicious: Vec<Uid> = Vec::new();
     let mut text = String::with_capacity(64);
@@ -698,10 +745,10 @@ fn write_all(
     // through the run. A larger page cache spares re-reading the tables for each index
     // (16 MiB: 32 held 16 MiB more at the end of the run for no measurable gain), and the
     // sorter may use a second thread.
-    let index_flows = |conn: &mut Connection, summaries: &FlowSummaries| -> Result<(), Error> {
+    let index_flows = |conn: &Connection, summaries: &FlowSummaries| -> Result<(), Error> {
         conn.execute_batch("PRAGMA cache_size = -16384; PRAGMA threads = 2;")
             .map_err(sql)?;
-        let tx = conn.transaction().map_err(sql)?;
+        let tx = conn.unchecked_transaction().map_err(sql)?;
         tx.execute_batch(FLOW_INDEXES).map_err(sql)?;
         summaries.write(&tx).map_err(sql)?;
         tx.commit().map_err(sql)
@@ -710,140 +757,142 @@ fn write_all(
         match msg {
             Msg::FlowsComplete => {
                 if !flows_indexed {
-                    index_flows(&mut conn, &summaries)?;
+                    index_flows(conn, &summaries)?;
                     flows_indexed = true;
                 }
             }
             Msg::Batch(mut batch) => {
-                let tx = conn.transaction().map_err(sql)?;
-                {
-                    let mut flow = tx
-                        .prepare_cached(
-                            "INSERT INTO flows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,'benign',?23)",
-                        )
+                let tx = conn.unchecked_transaction().map_err(sql)?;
+                for f in &batch.flows {
+                    let c = &f.conn;
+                    summaries.add(f);
+                    uid_buf.clear();
+                    f.uid.write_to(&mut uid_buf);
+                    text.clear();
+                    push_ip_str(&mut text, f.profile);
+                    text2.clear();
+                    push_ip_str(&mut text2, c.id.orig_h);
+                    text3.clear();
+                    push_ip_str(&mut text3, c.id.resp_h);
+                    let count = |v: u64| Value::Int(v as i64);
+                    inserts
+                        .flow
+                        .execute(&[
+                            Value::Text(&uid_buf),
+                            Value::Real(secs(f.ts)),
+                            Value::Text(&text),
+                            Value::Int(f.twid),
+                            Value::Text(&text2),
+                            c.id.orig_p.into(),
+                            Value::Text(&text3),
+                            c.id.resp_p.into(),
+                            Value::Text(c.id.proto.as_str()),
+                            f.service.map(|s| batch.text(s)).into(),
+                            c.duration.map(|d| d.as_secs_f64()).into(),
+                            c.orig_bytes.map_or(Value::Null, count),
+                            c.resp_bytes.map_or(Value::Null, count),
+                            Value::Text(c.conn_state.as_str()),
+                            c.local_orig.into(),
+                            c.local_resp.into(),
+                            count(c.missed_bytes),
+                            f.history.map(|s| batch.text(s)).into(),
+                            count(c.orig_pkts),
+                            count(c.orig_ip_bytes),
+                            count(c.resp_pkts),
+                            count(c.resp_ip_bytes),
+                            f.interface.as_deref().into(),
+                        ])
                         .map_err(sql)?;
-                    for f in &batch.flows {
-                        let c = &f.conn;
-                        summaries.add(f);
+                }
+                for r in &batch.records {
+                    uid_buf.clear();
+                    if let Some(u) = r.uid {
+                        u.write_to(&mut uid_buf);
+                    }
+                    text.clear();
+                    if let Some(p) = r.profile {
+                        push_ip_str(&mut text, p);
+                    }
+                    inserts
+                        .record
+                        .execute(&[
+                            Value::Text(r.kind),
+                            r.uid.map(|_| uid_buf.as_str()).into(),
+                            Value::Real(secs(r.ts)),
+                            r.profile.map(|_| text.as_str()).into(),
+                            r.twid.into(),
+                            Value::Text(batch.text(r.json)),
+                        ])
+                        .map_err(sql)?;
+                }
+                for row in &batch.evidence {
+                    let e = &row.evidence;
+                    let id = e.id.to_string();
+                    let attacker = e.attacker.value.to_string();
+                    let victim = e.victim.as_ref().map(|v| v.value.to_string());
+                    text.clear();
+                    push_ip_str(&mut text, e.profile);
+                    inserts
+                        .evidence
+                        .execute(&[
+                            Value::Text(&id),
+                            Value::Text(&text),
+                            Value::Int(e.timewindow),
+                            Value::Real(secs(e.timestamp)),
+                            Value::Text(e.evidence_type.as_str()),
+                            Value::Text(e.threat_level.as_str()),
+                            Value::Real(e.confidence),
+                            Value::Text(&e.description),
+                            Value::Text(&attacker),
+                            Value::Text(e.attacker.value.kind().as_str()),
+                            Value::Text(e.attacker.direction.as_str()),
+                            victim.as_deref().into(),
+                            e.victim.as_ref().map(|v| v.value.kind().as_str()).into(),
+                            e.victim.as_ref().map(|v| v.direction.as_str()).into(),
+                            e.proto.map(|p| p.as_str()).into(),
+                            e.src_port.into(),
+                            e.dst_port.into(),
+                            Value::Real(row.accumulated),
+                            e.interface.as_deref().into(),
+                        ])
+                        .map_err(sql)?;
+                    for u in &e.uids {
                         uid_buf.clear();
-                        f.uid.write_to(&mut uid_buf);
-                        text.clear();
-                        push_ip_str(&mut text, f.profile);
-                        text2.clear();
-                        push_ip_str(&mut text2, c.id.orig_h);
-                        text3.clear();
-                        push_ip_str(&mut text3, c.id.resp_h);
-                        flow.execute(params![
-                            uid_buf,
-                            secs(f.ts),
-                            text,
-                            f.twid,
-                            text2,
-                            c.id.orig_p,
-                            text3,
-                            c.id.resp_p,
-                            c.id.proto.as_str(),
-                            f.service.map(|s| batch.text(s)),
-                            c.duration.map(|d| d.as_secs_f64()),
-                            c.orig_bytes.map(|v| v as i64),
-                            c.resp_bytes.map(|v| v as i64),
-                            c.conn_state.as_str(),
-                            c.local_orig,
-                            c.local_resp,
-                            c.missed_bytes as i64,
-                            f.history.map(|s| batch.text(s)),
-                            c.orig_pkts as i64,
-                            c.orig_ip_bytes as i64,
-                            c.resp_pkts as i64,
-                            c.resp_ip_bytes as i64,
-                            f.interface.as_deref(),
+                        u.write_to(&mut uid_buf);
+                        inserts
+                            .evidence_flow
+                            .execute(&[Value::Text(&id), Value::Text(&uid_buf)])
+                            .map_err(sql)?;
+                    }
+                }
+                for a in &batch.alerts {
+                    let id = a.id.to_string();
+                    text.clear();
+                    push_ip_str(&mut text, a.profile);
+                    inserts
+                        .alert
+                        .execute(&[
+                            Value::Text(&id),
+                            Value::Text(&text),
+                            Value::Int(a.timewindow.number),
+                            Value::Real(secs(a.last_evidence_ts)),
+                            Value::Real(secs(a.timewindow.start)),
+                            (a.timewindow.end.0 != i64::MAX)
+                                .then(|| secs(a.timewindow.end))
+                                .into(),
+                            Value::Real(a.accumulated_threat_level),
+                            Value::Text(a.threat_level.as_str()),
+                            Value::Real(a.confidence),
                         ])
                         .map_err(sql)?;
+                    for e in &a.evidence_ids {
+                        let evidence_id = e.to_string();
+                        inserts
+                            .alert_evidence
+                            .execute(&[Value::Text(&id), Value::Text(&evidence_id)])
+                            .map_err(sql)?;
                     }
-                    let mut rec = tx
-                        .prepare_cached("INSERT INTO records VALUES (?1,?2,?3,?4,?5,?6)")
-                        .map_err(sql)?;
-                    for r in &batch.records {
-                        uid_buf.clear();
-                        if let Some(u) = r.uid {
-                            u.write_to(&mut uid_buf);
-                        }
-                        text.clear();
-                        if let Some(p) = r.profile {
-                            push_ip_str(&mut text, p);
-                        }
-                        rec.execute(params![
-                            r.kind,
-                            r.uid.map(|_| uid_buf.as_str()),
-                            secs(r.ts),
-                            r.profile.map(|_| text.as_str()),
-                            r.twid,
-                            batch.text(r.json)
-                        ])
-                        .map_err(sql)?;
-                    }
-                    let mut ev = tx
-                        .prepare_cached(
-                            "INSERT INTO evidence VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19)",
-                        )
-                        .map_err(sql)?;
-                    let mut ev_flow = tx
-                        .prepare_cached("INSERT INTO evidence_flows VALUES (?1,?2)")
-                        .map_err(sql)?;
-                    for row in &batch.evidence {
-                        let e = &row.evidence;
-                        let id = e.id.to_string();
-                        ev.execute(params![
-                            id,
-                            e.profile.to_string(),
-                            e.timewindow,
-                            secs(e.timestamp),
-                            e.evidence_type.as_str(),
-                            e.threat_level.as_str(),
-                            e.confidence,
-                            e.description,
-                            e.attacker.value.to_string(),
-                            e.attacker.value.kind().as_str(),
-                            e.attacker.direction.as_str(),
-                            e.victim.as_ref().map(|v| v.value.to_string()),
-                            e.victim.as_ref().map(|v| v.value.kind().as_str()),
-                            e.victim.as_ref().map(|v| v.direction.as_str()),
-                            e.proto.map(|p| p.as_str()),
-                            e.src_port,
-                            e.dst_port,
-                            row.accumulated,
-                            e.interface.as_deref(),
-                        ])
-                        .map_err(sql)?;
-                        for u in &e.uids {
-                            ev_flow.execute(params![id, u.to_string()]).map_err(sql)?;
-                        }
-                    }
-                    let mut al = tx
-                        .prepare_cached("INSERT INTO alerts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)")
-                        .map_err(sql)?;
-                    let mut al_ev = tx
-                        .prepare_cached("INSERT INTO alert_evidence VALUES (?1,?2)")
-                        .map_err(sql)?;
-                    for a in &batch.alerts {
-                        let id = a.id.to_string();
-                        al.execute(params![
-                            id,
-                            a.profile.to_string(),
-                            a.timewindow.number,
-                            secs(a.last_evidence_ts),
-                            secs(a.timewindow.start),
-                            (a.timewindow.end.0 != i64::MAX).then(|| secs(a.timewindow.end)),
-                            a.accumulated_threat_level,
-                            a.threat_level.as_str(),
-                            a.confidence,
-                        ])
-                        .map_err(sql)?;
-                        for e in &a.evidence_ids {
-                            al_ev.execute(params![id, e.to_string()]).map_err(sql)?;
-                        }
-                        malicious.extend_from_slice(&a.uids);
-                    }
+                    malicious.extend_from_slice(&a.uids);
                 }
                 tx.commit().map_err(sql)?;
                 stats.flows += batch.flows.len() as u64;
@@ -855,10 +904,10 @@ fn write_all(
             }
             Msg::Hosts(rows) => {
                 if !flows_indexed {
-                    index_flows(&mut conn, &summaries)?;
+                    index_flows(conn, &summaries)?;
                     flows_indexed = true;
                 }
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = conn.unchecked_transaction().map_err(sql)?;
                 {
                     let mut h = tx
                         .prepare(
@@ -932,10 +981,10 @@ fn write_all(
             }
             Msg::Finish => {
                 if !flows_indexed {
-                    index_flows(&mut conn, &summaries)?;
+                    index_flows(conn, &summaries)?;
                     flows_indexed = true;
                 }
-                let tx = conn.transaction().map_err(sql)?;
+                let tx = conn.unchecked_transaction().map_err(sql)?;
                 tx.execute_batch(OTHER_INDEXES).map_err(sql)?;
                 {
                     let mut label = tx
@@ -952,10 +1001,6 @@ fn write_all(
             }
         }
     }
-    // Back to a rollback journal: the finished database is one self-contained file. A
-    // viewer still holding it open keeps it in WAL mode, which readers handle as well.
-    let _ = conn.execute_batch("PRAGMA journal_mode = DELETE");
-    conn.close().map_err(|(_, e)| sql(e))?;
     Ok(stats)
 }
 
