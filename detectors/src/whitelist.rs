@@ -98,7 +98,13 @@ pub struct Whitelist {
     domains: HashMap<String, Entry>,
     macs: HashMap<MacAddr, Entry>,
     orgs: Vec<Org>,
+    /// Tranco's domains while loading; moved into `names` once loaded.
     tranco: HashSet<String>,
+    /// Every whitelisted domain (listed, from Tranco, or of a whitelisted organisation)
+    /// with the entry that applies to it, taken in that order of precedence: one lookup
+    /// per label of a name, where each label took one per source and organisation (hosts
+    /// known by hundreds of names made that a visible cost of every evidence).
+    names: HashMap<String, Entry>,
     any_flows: bool,
     sources: WhitelistSources,
     loaded_mtimes: Vec<Option<SystemTime>>,
@@ -141,6 +147,7 @@ impl Whitelist {
                 }
             }
         }
+        wl.index_names();
         wl.loaded_mtimes = mtimes(&sources);
         wl.sources = sources;
         Ok((wl, warnings))
@@ -155,6 +162,7 @@ impl Whitelist {
         let mut warnings = Vec::new();
         let mut wl = Whitelist::default();
         wl.parse_into(text, path, orgs_dir, &mut warnings)?;
+        wl.index_names();
         // No file behind it: never "changed on disk".
         wl.loaded_mtimes = mtimes(&wl.sources);
         Ok((wl, warnings))
@@ -172,10 +180,9 @@ impl Whitelist {
     pub fn is_empty(&self) -> bool {
         self.ips.is_empty()
             && self.nets.is_empty()
-            && self.domains.is_empty()
+            && self.names.is_empty()
             && self.macs.is_empty()
             && self.orgs.iter().all(|o| o.entry.is_none())
-            && self.tranco.is_empty()
     }
 
     /// Whether any entry ignores flows (else the per-flow check is skipped).
@@ -321,24 +328,31 @@ impl Whitelist {
         let domain = lower(domain);
         let mut d: &str = domain.trim_end_matches('.');
         loop {
-            if let Some(e) = self.domains.get(d) {
+            if let Some(e) = self.names.get(d) {
                 return Some(*e);
-            }
-            if self.tranco.contains(d) {
-                return Some(TRANCO_ENTRY);
-            }
-            for org in &self.orgs {
-                if let Some(e) = org.entry {
-                    if org.domains.contains(d) {
-                        return Some(e);
-                    }
-                }
             }
             match d.split_once('.') {
                 Some((_, parent)) if parent.contains('.') => d = parent,
                 _ => return None,
             }
         }
+    }
+
+    /// Builds `names` once everything is loaded.
+    fn index_names(&mut self) {
+        let mut names: HashMap<String, Entry> =
+            self.domains.iter().map(|(d, e)| (d.clone(), *e)).collect();
+        for d in self.tranco.drain() {
+            names.entry(d).or_insert(TRANCO_ENTRY);
+        }
+        for org in &self.orgs {
+            if let Some(e) = org.entry {
+                for d in &org.domains {
+                    names.entry_ref(d.as_str()).or_insert(e);
+                }
+            }
+        }
+        self.names = names;
     }
 
     /// Whether `domain` (or a parent domain) is whitelisted for `dir` and `ignore`.
@@ -695,6 +709,24 @@ mod tests {
         let mut host = Host::new(ip("203.0.113.9"), Timestamp(0));
         host.geo.asn = Some(15169);
         assert!(w.ip_matches(host.ip, Some(&host), Direction::Src, Ignore::Alerts));
+    }
+
+    #[test]
+    fn a_listed_domain_takes_precedence_over_its_organisation() {
+        // google.com is one of google's domains; the listed entry (source only, flows)
+        // applies to it and its subdomains, the organisation's (both, alerts) to its others.
+        let (w, _) = wl("organization,google,both,alerts\ndomain,google.com,src,flows\n");
+        assert!(w.domain_matches("mail.google.com", Direction::Src, Ignore::Flows));
+        assert!(!w.domain_matches("mail.google.com", Direction::Dst, Ignore::Alerts));
+        assert!(w.domain_matches("www.blogger.com", Direction::Dst, Ignore::Alerts));
+        // Removing the listed domain leaves the organisation's entry.
+        let (w, _) = wl(concat!(
+            "organization,google,both,alerts\n",
+            "domain,google.com,src,flows\n",
+            "#domain,google.com,src,flows\n",
+        ));
+        assert!(w.domain_matches("mail.google.com", Direction::Dst, Ignore::Alerts));
+        assert!(!w.is_empty());
     }
 
     #[test]
