@@ -74,6 +74,8 @@ pub(super) struct Dispatcher<'a> {
     batch_size: usize,
     tick_micros: i64,
     last_tick: Timestamp,
+    /// The latest network time seen.
+    latest: Timestamp,
     backpressure: Backpressure,
     /// Packets dropped because a worker fell behind.
     pub(super) dropped: u64,
@@ -171,9 +173,24 @@ impl<'a> Dispatcher<'a> {
     /// Network time moved on: every `tick_micros`, all pending jobs are sent and every
     /// worker is told the time, so it can fire its timers and move its watermark.
     pub(super) fn clock(&mut self, clock: Timestamp) {
+        self.latest = self.latest.max(clock);
         if clock.0.saturating_sub(self.last_tick.0) < self.tick_micros {
             return;
         }
+        self.tick(clock);
+    }
+
+    /// End of input: every table is told the time of the last packet before it is
+    /// flushed. A worker's table only sees its own packets between ticks, so the timers
+    /// due in the last fraction of a tick were left to the flush, which emits at the end
+    /// of time: the same connections came out in another order than with one table.
+    fn final_tick(&mut self) {
+        if self.latest > self.last_tick {
+            self.tick(self.latest);
+        }
+    }
+
+    fn tick(&mut self, clock: Timestamp) {
         self.last_tick = clock;
         match &mut self.mode {
             Mode::Inline {
@@ -253,10 +270,12 @@ pub(super) fn with_dispatcher<'a, R>(
                 batch_size: config.batch,
                 tick_micros: config.tick_micros,
                 last_tick: Timestamp(i64::MIN),
+                latest: Timestamp(i64::MIN),
                 backpressure,
                 dropped: 0,
             };
             let result = feed(&mut dispatcher);
+            dispatcher.final_tick();
             let Mode::Inline {
                 mut table,
                 out,
@@ -312,10 +331,12 @@ pub(super) fn with_dispatcher<'a, R>(
             batch_size: config.batch,
             tick_micros: config.tick_micros,
             last_tick: Timestamp(i64::MIN),
+            latest: Timestamp(i64::MIN),
             backpressure,
             dropped: 0,
         };
         let result = feed(&mut dispatcher);
+        dispatcher.final_tick();
         for w in 0..workers {
             dispatcher.send(w);
         }
