@@ -197,11 +197,15 @@ impl ZeekRecord for DnsRecord {
         row.bool(Some(self.rd));
         row.bool(Some(self.ra));
         row.count(Some(u64::from(self.z)));
-        let rendered: Option<Vec<String>> = self
+        let rendered: Option<Vec<_>> = self
             .answers
             .as_ref()
             .map(|a| a.iter().map(|x| x.data.render()).collect());
-        row.strings(rendered.as_ref().map(|v| v.iter().map(String::as_str)));
+        row.strings(
+            rendered
+                .as_ref()
+                .map(|v| v.iter().map(|text| text.as_ref())),
+        );
         let ttls: Option<Vec<Interval>> = self.answers.as_ref().map(|a| {
             a.iter()
                 .map(|x| Interval::from_secs(i64::from(x.ttl)))

@@ -6,6 +6,7 @@
 //! partly), so this module follows those rules rather than a strict RFC 1035 parser. All
 //! reads are bounds-checked; nothing here can panic on any input.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::zeek::escape_bytes_lossy;
@@ -96,21 +97,22 @@ pub enum RData {
 }
 
 impl RData {
-    /// The string Zeek appends to `answers` (an empty string is never appended).
-    pub fn render(&self) -> String {
+    /// The string Zeek appends to `answers` (an empty string is never appended); names
+    /// are borrowed, since a record is rendered for each log it is written to.
+    pub fn render(&self) -> Cow<'_, str> {
         match self {
             RData::Addr(a) => {
                 let mut text = String::with_capacity(15);
                 crate::net::push_ip_str(&mut text, *a);
-                text
+                Cow::Owned(text)
             }
-            RData::Name(n) => n.clone(),
-            RData::Mx { exchange, .. } => exchange.clone(),
-            RData::Soa { mname, .. } => mname.clone(),
-            RData::Srv { target, .. } => target.clone(),
-            RData::Txt(strings) => render_strings("TXT", strings),
-            RData::Spf(strings) => render_strings("SPF", strings),
-            RData::Text(t) => t.clone(),
+            RData::Name(n) => Cow::Borrowed(n),
+            RData::Mx { exchange, .. } => Cow::Borrowed(exchange),
+            RData::Soa { mname, .. } => Cow::Borrowed(mname),
+            RData::Srv { target, .. } => Cow::Borrowed(target),
+            RData::Txt(strings) => Cow::Owned(render_strings("TXT", strings)),
+            RData::Spf(strings) => Cow::Owned(render_strings("SPF", strings)),
+            RData::Text(t) => Cow::Borrowed(t),
         }
     }
 }

@@ -466,7 +466,7 @@ fn unknown_and_dnssec_types_render_like_zeek() {
         .as_ref()
         .unwrap()
         .iter()
-        .map(|a| a.data.render())
+        .map(|a| a.data.render().into_owned())
         .collect();
     assert_eq!(rendered, ["SPF 2 hi", "<unknown type=4660>", "DS 8 2"]);
     assert!(r.aa && r.ra && r.rd);
