@@ -282,7 +282,7 @@ fn push_json_seconds(out: &mut Vec<u8>, micros: i64) {
         return;
     }
     let mut width = 6;
-    while fraction % 10 == 0 {
+    while fraction.is_multiple_of(10) {
         fraction /= 10;
         width -= 1;
     }
