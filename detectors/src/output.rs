@@ -269,12 +269,21 @@ fn push_ioc(out: &mut String, ioc: &Ioc, port: Option<u16>, proto: Option<&str>,
     out.push(':');
     match &ioc.value {
         IocValue::Md5(h) => push_json_str(out, &format!("md5:{h}")),
+        IocValue::Ip(ip) => {
+            // An address's text needs no escaping.
+            out.push('"');
+            push_ip_str(out, *ip);
+            out.push('"');
+        }
+        IocValue::Domain(d) | IocValue::Url(d) => push_json_str(out, d),
         v => push_json_str(out, &v.to_string()),
     }
     out.push_str(r#","Note":"#);
     push_json_str(out, &ioc_note(ioc, hosts));
     if let Some(p) = port {
-        let _ = write!(out, r#","Port":[{p}]"#);
+        out.push_str(r#","Port":["#);
+        out.push_str(itoa::Buffer::new().format(p));
+        out.push(']');
     }
     if let Some(p) = proto {
         out.push_str(r#","Protocol":["#);
@@ -317,24 +326,26 @@ pub fn evidence_json(out: &mut String, e: &Evidence, accumulated: f64, hosts: &H
         }
         out.push(']');
     }
-    let mut note = String::from(r#"{"uids":["#);
+    // The note is a JSON object inside a JSON string, written escaped in place: its
+    // pieces (uids, numbers, a threat level's name) hold nothing to escape but quotes.
+    out.push_str(r#","Note":"{\"uids\":["#);
     for (i, u) in e.uids.iter().enumerate() {
         if i > 0 {
-            note.push(',');
+            out.push(',');
         }
-        let _ = write!(note, "\"{u}\"");
+        out.push_str(r#"\""#);
+        u.write_to(out);
+        out.push_str(r#"\""#);
     }
-    note.push_str(r#"],"accumulated_threat_level":"#);
-    push_f64(&mut note, accumulated);
-    let _ = write!(
-        note,
-        r#","threat_level":"{}","confidence":"#,
-        e.threat_level
-    );
-    push_f64(&mut note, e.confidence);
-    let _ = write!(note, r#","timewindow":{}}}"#, e.timewindow);
-    out.push_str(r#","Note":"#);
-    push_json_str(out, &note);
+    out.push_str(r#"],\"accumulated_threat_level\":"#);
+    push_f64(out, accumulated);
+    out.push_str(r#",\"threat_level\":\""#);
+    out.push_str(e.threat_level.as_str());
+    out.push_str(r#"\",\"confidence\":"#);
+    push_f64(out, e.confidence);
+    out.push_str(r#",\"timewindow\":"#);
+    out.push_str(itoa::Buffer::new().format(e.timewindow));
+    out.push_str(r#"}""#);
     out.push_str(r#","EvidenceType":""#);
     out.push_str(e.evidence_type.as_str());
     out.push_str("\"}");
