@@ -63,7 +63,20 @@ pub struct Field {
     pub ty: FieldType,
 }
 
+/// A column. Its name must be plain (ASCII letters, digits, `_`, `.`), which is checked
+/// when the schema constant is evaluated, at compile time: JSON keys are then written as
+/// they are, with no escaping pass per column of every row.
 pub const fn field(name: &'static str, ty: FieldType) -> Field {
+    let bytes = name.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        assert!(
+            b.is_ascii_alphanumeric() || b == b'_' || b == b'.',
+            "a field name needs no escaping"
+        );
+        i += 1;
+    }
     Field { name, ty }
 }
 

@@ -72,9 +72,11 @@ impl<'a> Row<'a> {
             self.out.push(b',');
         }
         self.json_keys_written += 1;
+        // Field names are plain (checked by `field`): no escaping needed.
         let name = self.fields.get(column).map_or("?", |f| f.name);
-        write_json_string(self.out, name);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     /// Starts the next column and yields the value when there is one.
@@ -309,6 +311,27 @@ fn push_json_double(out: &mut Vec<u8>, d: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zeek::{field, FieldType};
+
+    #[test]
+    #[should_panic(expected = "a field name needs no escaping")]
+    fn a_field_name_that_would_need_escaping_is_refused() {
+        let _ = field("bad\"name", FieldType::String);
+    }
+
+    #[test]
+    fn json_keys_are_the_field_names() {
+        static FIELDS: &[Field] = &[
+            field("id.orig_h", FieldType::Addr),
+            field("service", FieldType::String),
+        ];
+        let mut out = Vec::new();
+        let mut row = Row::new(&mut out, LogFormat::Json, FIELDS);
+        row.addr(Some("10.0.0.1".parse().unwrap()));
+        row.str(Some("dns"));
+        row.finish();
+        assert_eq!(out, b"{\"id.orig_h\":\"10.0.0.1\",\"service\":\"dns\"}\n");
+    }
 
     #[test]
     fn seconds_without_float_formatting_match_the_shortest_double() {
