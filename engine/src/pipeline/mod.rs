@@ -34,7 +34,7 @@ pub struct PipelineConfig {
     pub batch: usize,
     /// Batches queued per worker before the reader waits. The packets of a capture file
     /// are borrowed from its mapping, so this also sets how much of the file stays mapped
-    /// behind the reader: 64 held 75 MB more with 2 workers than with 1, for no speed.
+    /// behind the reader: 64 held 75 MB more with 2 workers than 8 does, for no speed.
     pub queue_depth: usize,
     /// Decode problems reported individually (the rest are only counted).
     pub max_reported_errors: usize,
@@ -75,7 +75,7 @@ impl Default for PipelineConfig {
             tracker: TrackerConfig::default(),
             fragments: FragmentLimits::default(),
             batch: 512,
-            queue_depth: 16,
+            queue_depth: 8,
             max_reported_errors: 100,
             tick_micros: 1_000_000,
             pin: false,
@@ -112,11 +112,11 @@ impl RunStats {
 }
 
 /// Bytes of the capture kept behind the reader, per worker, when workers may still be
-/// reading them. A worker holds at most `queue_depth` batches of `batch` packets (8,192 by
-/// default, some 4 MB of the benchmark capture), and all workers' queues together span about
+/// reading them. A worker holds at most `queue_depth` batches of `batch` packets (4,096 by
+/// default, some 2 MB of the benchmark capture), and all workers' queues together span about
 /// the sum of theirs: twice that per worker is kept. A worker that still falls behind reads
 /// the bytes back from the file, unchanged.
-const RELEASE_LAG_PER_WORKER: usize = 8 << 20;
+const RELEASE_LAG_PER_WORKER: usize = 4 << 20;
 /// How far ahead of the packet being decoded the capture's bytes are prefetched into the
 /// CPU's cache: a few packets' worth, so they arrive before the reader gets there.
 const PREFETCH_AHEAD: usize = 8 << 10;
