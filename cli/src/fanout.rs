@@ -234,11 +234,14 @@ mod tests {
     fn lanes_write_what_one_thread_writes() {
         let pcap = repo().join("testdata/slips/test7-malicious.pcap");
         let (records, _) = collect_file(&pcap, &PipelineConfig::default()).unwrap();
-        let one = written(&run(&records, None, "inline"));
+        let inline = run(&records, None, "inline");
+        let one = written(&inline);
         assert!(one.iter().any(|(name, _)| name == "alerts.log"));
         assert!(one.iter().filter(|(n, _)| n != "alerts.log").count() >= 4);
         for lanes in [1, 2, 3] {
-            let fanned = written(&run(&records, Some(lanes), &format!("lanes{lanes}")));
+            let dir = run(&records, Some(lanes), &format!("lanes{lanes}"));
+            let fanned = written(&dir);
+            let _ = std::fs::remove_dir_all(&dir);
             let names =
                 |w: &[(String, Vec<String>)]| w.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
             assert_eq!(names(&one), names(&fanned), "{lanes} log lanes");
@@ -254,5 +257,6 @@ mod tests {
                 );
             }
         }
+        let _ = std::fs::remove_dir_all(&inline);
     }
 }

@@ -7,7 +7,7 @@ use std::process::Command;
 #[test]
 fn capture_logins_give_login_log_and_evidence() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let out = std::env::temp_dir().join(format!("slipstream-cli-{}-login", std::process::id()));
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-login");
     let _ = std::fs::remove_dir_all(&out);
     let o = Command::new(env!("CARGO_BIN_EXE_slipstream"))
         .current_dir(&repo)

@@ -19,7 +19,7 @@ const EVIDENCE_STREAM: &str = "slipstream:{feed}:evidence";
 const ALERT_STREAM: &str = "slipstream:{feed}:alerts";
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("slipstream-redis-{name}-{}", std::process::id()));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("redis-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

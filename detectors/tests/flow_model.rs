@@ -65,7 +65,7 @@ impl Subscriber for Evidence {
 
 #[test]
 fn the_analysis_reports_flagged_flows_as_one_episode_per_source_with_their_uids() {
-    let out = std::env::temp_dir().join(format!("flow-model-analysis-{}", std::process::id()));
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("flow-model-analysis");
     let mut config = Config::default();
     config.output.sqlite = String::new();
     let mut analysis = Analysis::new(config, &out).unwrap();

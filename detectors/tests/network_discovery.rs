@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
 }
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("slipstream-nd-{}-{name}", std::process::id()));
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nd-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     d
 }

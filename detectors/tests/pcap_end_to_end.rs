@@ -24,7 +24,7 @@ fn records() -> Vec<Record> {
 }
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("slipstream-e2e-{}-{name}", std::process::id()));
+    let d = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("e2e-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     d
 }

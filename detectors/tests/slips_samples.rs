@@ -196,11 +196,8 @@ fn found_types(s: &Sample) -> BTreeSet<String> {
     )
     .unwrap();
     config.base_dir = repo().join("config");
-    let dir = std::env::temp_dir().join(format!(
-        "slipstream-samples-{}-{}",
-        std::process::id(),
-        s.input.replace('/', "_")
-    ));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("samples-{}", s.input.replace('/', "_")));
     let _ = std::fs::remove_dir_all(&dir);
     let mut a = Analysis::new(config, &dir).unwrap();
     for r in &records(s) {

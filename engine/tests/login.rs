@@ -125,7 +125,7 @@ fn logins_capture() -> Vec<u8> {
 }
 
 fn run(bytes: &[u8]) -> Vec<Record> {
-    let dir = std::env::temp_dir().join(format!("slipstream-login-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("login");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("logins.pcap");
     std::fs::write(&path, bytes).unwrap();

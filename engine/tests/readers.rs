@@ -503,8 +503,7 @@ fn nfdump_damage_is_reported_not_fatal() {
 }
 
 fn tempdir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("slipstream-readers-{name}-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("readers-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -189,7 +189,7 @@ async fn time_page(app: &axum::Router, uri: &str) -> (f64, usize) {
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "a measurement over a million flows; run it on its own (see the file's doc)"]
 async fn page_load_times_over_a_million_flows() {
-    let dir = std::env::temp_dir().join(format!("slipstream-million-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("million");
     let _ = std::fs::remove_dir_all(&dir);
     make_run(&dir);
     let app = viewer::web::router(&dir);

@@ -41,7 +41,7 @@ fn config() -> Config {
 }
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("slipstream-tui-{}-{name}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("slipstream-tests/tui-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     d
 }

@@ -20,7 +20,7 @@ fn repo() -> PathBuf {
 fn output() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("slipstream-web-{}", std::process::id()));
+        let dir = std::env::temp_dir().join("slipstream-tests/web");
         let _ = std::fs::remove_dir_all(&dir);
         let mut config = detectors::Config::load(&repo().join("config/slipstream.yaml")).unwrap();
         config.enrichment.virustotal_cache = virustotal_reports(&dir);
@@ -223,7 +223,7 @@ async fn unknown_things_are_404_and_text_is_escaped() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_folder_without_a_run_says_so() {
-    let dir = std::env::temp_dir().join(format!("slipstream-web-empty-{}", std::process::id()));
+    let dir = std::env::temp_dir().join("slipstream-tests/web-empty");
     std::fs::create_dir_all(&dir).unwrap();
     let response = router(&dir)
         .oneshot(Request::get("/").body(Body::empty()).unwrap())
