@@ -17,6 +17,7 @@
 pub mod consts;
 pub mod parser;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use crate::analyzer::{Context, Dissector};
@@ -118,22 +119,22 @@ impl DnsRecord {
     }
 
     /// `qtype_name`, with Zeek's NBSTAT renaming of type 33 on NetBIOS name service.
-    pub fn qtype_name(&self) -> Option<String> {
+    pub fn qtype_name(&self) -> Option<Cow<'static, str>> {
         self.qtype.map(|t| {
             if t == 33 && self.id.resp_p == 137 && self.id.proto == Transport::Udp {
-                "NBSTAT".to_string()
+                Cow::Borrowed("NBSTAT")
             } else {
-                consts::query_type_name(t).into_owned()
+                consts::query_type_name(t)
             }
         })
     }
 
-    pub fn opcode_name(&self) -> Option<String> {
+    pub fn opcode_name(&self) -> Option<Cow<'static, str>> {
         self.opcode.map(|o| {
             if self.netbios {
-                consts::netbios_opcode_name(o).into_owned()
+                consts::netbios_opcode_name(o)
             } else {
-                consts::opcode_name(o).into_owned()
+                consts::opcode_name(o)
             }
         })
     }
@@ -197,21 +198,16 @@ impl ZeekRecord for DnsRecord {
         row.bool(Some(self.rd));
         row.bool(Some(self.ra));
         row.count(Some(u64::from(self.z)));
-        let rendered: Option<Vec<_>> = self
-            .answers
-            .as_ref()
-            .map(|a| a.iter().map(|x| x.data.render()).collect());
         row.strings(
-            rendered
+            self.answers
                 .as_ref()
-                .map(|v| v.iter().map(|text| text.as_ref())),
+                .map(|a| a.iter().map(|x| x.data.render())),
         );
-        let ttls: Option<Vec<Interval>> = self.answers.as_ref().map(|a| {
-            a.iter()
-                .map(|x| Interval::from_secs(i64::from(x.ttl)))
-                .collect()
-        });
-        row.intervals(ttls.as_deref());
+        row.intervals(
+            self.answers
+                .as_ref()
+                .map(|a| a.iter().map(|x| Interval::from_secs(i64::from(x.ttl)))),
+        );
         row.bool(Some(self.rejected));
         row.count(self.opcode.map(u64::from));
         row.str(self.opcode_name().as_deref());

@@ -200,9 +200,10 @@ impl<'a> Row<'a> {
 
     /// A `set[...]` or `vector[...]` of strings; `None` is unset, an empty iterator is
     /// Zeek's `(empty)`.
-    pub fn strings<'s, I>(&mut self, v: Option<I>)
+    pub fn strings<I>(&mut self, v: Option<I>)
     where
-        I: IntoIterator<Item = &'s str>,
+        I: IntoIterator,
+        I::Item: AsRef<str>,
     {
         let Some(items) = v else {
             self.begin(false);
@@ -216,7 +217,7 @@ impl<'a> Row<'a> {
                     if i > 0 {
                         self.out.push(b',');
                     }
-                    write_tsv_escaped(self.out, s, true);
+                    write_tsv_escaped(self.out, s.as_ref(), true);
                 }
                 if self.out.len() == start {
                     self.out.extend_from_slice(b"(empty)");
@@ -228,15 +229,15 @@ impl<'a> Row<'a> {
                     if i > 0 {
                         self.out.push(b',');
                     }
-                    write_json_string(self.out, s);
+                    write_json_string(self.out, s.as_ref());
                 }
                 self.out.push(b']');
             }
         }
     }
 
-    /// A `vector[interval]`; `None` is unset.
-    pub fn intervals(&mut self, v: Option<&[Interval]>) {
+    /// A `vector[interval]`; `None` is unset, an empty iterator is Zeek's `(empty)`.
+    pub fn intervals<I: IntoIterator<Item = Interval>>(&mut self, v: Option<I>) {
         let Some(items) = v else {
             self.begin(false);
             return;
@@ -245,17 +246,19 @@ impl<'a> Row<'a> {
         let json = self.format == LogFormat::Json;
         if json {
             self.out.push(b'[');
-        } else if items.is_empty() {
-            self.out.extend_from_slice(b"(empty)");
         }
-        for (i, iv) in items.iter().enumerate() {
-            if i > 0 {
+        let mut written = 0;
+        for iv in items {
+            if written > 0 {
                 self.out.push(b',');
             }
             self.push_seconds(iv.0);
+            written += 1;
         }
         if json {
             self.out.push(b']');
+        } else if written == 0 {
+            self.out.extend_from_slice(b"(empty)");
         }
     }
 }
