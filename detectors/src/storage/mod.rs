@@ -909,69 +909,79 @@ fn write_rows(
                 }
                 let tx = conn.unchecked_transaction().map_err(sql)?;
                 {
-                    let mut h = tx
-                        .prepare(
-                            "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31)",
-                        )
-                        .map_err(sql)?;
+                    let mut h = Insert::prepare(
+                        &tx,
+                        "INSERT INTO hosts VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24,?25,?26,?27,?28,?29,?30,?31)",
+                    )
+                    .map_err(sql)?;
+                    let count = |v: u64| Value::Int(v as i64);
                     for r in &rows.hosts {
-                        h.execute(params![
-                            r.ip,
-                            r.profiled,
-                            r.first_seen,
-                            r.last_seen,
-                            r.mac,
-                            r.vendor,
-                            r.hostname,
-                            r.dhcp_server,
-                            r.asn,
-                            r.as_org,
-                            r.country,
-                            r.city,
-                            r.rdns,
-                            r.threat_level,
-                            r.confidence,
-                            r.max_threat_level,
-                            r.flows_out.map(|v| v as i64),
-                            r.flows_in.map(|v| v as i64),
-                            r.other_ips,
-                            r.domains,
-                            r.snis,
-                            r.user_agents,
-                            r.software,
-                            r.certificates,
-                            r.threat_history,
-                            r.gateway,
-                            r.dns_server,
-                            r.virustotal.map(|v| v.url),
-                            r.virustotal.map(|v| v.down_file),
-                            r.virustotal.map(|v| v.ref_file),
-                            r.virustotal.map(|v| v.com_file),
+                        let vt = r.virustotal;
+                        h.execute(&[
+                            Value::Text(&r.ip),
+                            r.profiled.into(),
+                            Value::Real(r.first_seen),
+                            Value::Real(r.last_seen),
+                            r.mac.as_deref().into(),
+                            r.vendor.as_deref().into(),
+                            r.hostname.as_deref().into(),
+                            r.dhcp_server.into(),
+                            r.asn.into(),
+                            r.as_org.as_deref().into(),
+                            r.country.as_deref().into(),
+                            r.city.as_deref().into(),
+                            r.rdns.as_deref().into(),
+                            r.threat_level.into(),
+                            r.confidence.into(),
+                            r.max_threat_level.into(),
+                            r.flows_out.map_or(Value::Null, count),
+                            r.flows_in.map_or(Value::Null, count),
+                            Value::Text(&r.other_ips),
+                            Value::Text(&r.domains),
+                            Value::Text(&r.snis),
+                            Value::Text(&r.user_agents),
+                            Value::Text(&r.software),
+                            Value::Text(&r.certificates),
+                            Value::Text(&r.threat_history),
+                            r.gateway.into(),
+                            r.dns_server.into(),
+                            vt.map(|v| v.url).into(),
+                            vt.map(|v| v.down_file).into(),
+                            vt.map(|v| v.ref_file).into(),
+                            vt.map(|v| v.com_file).into(),
                         ])
                         .map_err(sql)?;
                     }
-                    let mut d = tx
-                        .prepare("INSERT INTO domain_info VALUES (?1,?2,?3,?4,?5)")
-                        .map_err(sql)?;
-                    for (domain, v) in &rows.domains {
-                        d.execute(params![domain, v.url, v.down_file, v.ref_file, v.com_file])
+                    let mut d =
+                        Insert::prepare(&tx, "INSERT INTO domain_info VALUES (?1,?2,?3,?4,?5)")
                             .map_err(sql)?;
-                    }
-                    let mut w = tx
-                        .prepare("INSERT INTO timewindows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
+                    for (domain, v) in &rows.domains {
+                        d.execute(&[
+                            Value::Text(domain),
+                            Value::Real(v.url),
+                            Value::Real(v.down_file),
+                            Value::Real(v.ref_file),
+                            Value::Real(v.com_file),
+                        ])
                         .map_err(sql)?;
+                    }
+                    let mut w = Insert::prepare(
+                        &tx,
+                        "INSERT INTO timewindows VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                    )
+                    .map_err(sql)?;
                     for r in &rows.windows {
-                        w.execute(params![
-                            r.profile,
-                            r.twid,
-                            r.start,
-                            r.end,
-                            r.flows_out as i64,
-                            r.flows_in as i64,
-                            r.evidence,
-                            r.alerts,
-                            r.total_threat,
-                            r.max_threat_level,
+                        w.execute(&[
+                            Value::Text(&r.profile),
+                            Value::Int(r.twid),
+                            Value::Real(r.start),
+                            r.end.into(),
+                            count(r.flows_out),
+                            count(r.flows_in),
+                            r.evidence.into(),
+                            r.alerts.into(),
+                            Value::Real(r.total_threat),
+                            r.max_threat_level.into(),
                         ])
                         .map_err(sql)?;
                     }
