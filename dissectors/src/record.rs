@@ -55,6 +55,14 @@ impl Record {
         }
     }
 
+    /// [`Record::finish_deferred`] for many records at once (files' MD5s side by side).
+    pub fn finish_deferred_all<'a>(records: impl IntoIterator<Item = &'a mut Record>) {
+        FileRecord::finish_digests_all(records.into_iter().filter_map(|r| match r {
+            Record::Files(f) => Some(f.as_mut()),
+            _ => None,
+        }));
+    }
+
     pub fn ts(&self) -> Timestamp {
         match self {
             Record::Conn(r) => r.ts,

@@ -118,6 +118,34 @@ impl PendingDigests {
         running.update(self.content.bytes());
         running.finish()
     }
+
+    /// The digests of several files at once: their MD5s side by side (see
+    /// [`super::md5_lanes`]), the other digests one file after the other.
+    pub fn compute_all(pending: &[&PendingDigests]) -> Vec<[Option<String>; 3]> {
+        let md5_inputs: Vec<&[u8]> = pending
+            .iter()
+            .filter(|p| p.hashes.md5)
+            .map(|p| p.content.bytes())
+            .collect();
+        let mut md5s = super::md5_lanes::md5_all(&md5_inputs).into_iter();
+        pending
+            .iter()
+            .map(|p| {
+                let md5 = if p.hashes.md5 {
+                    md5s.next().map(|d| hex(&d))
+                } else {
+                    None
+                };
+                let mut others = Running::new(Hashes {
+                    md5: false,
+                    ..p.hashes
+                });
+                others.update(p.content.bytes());
+                let [_, sha1, sha256] = others.finish();
+                [md5, sha1, sha256]
+            })
+            .collect()
+    }
 }
 
 impl std::fmt::Debug for PendingDigests {

@@ -9,6 +9,7 @@
 
 pub mod digests;
 pub mod magic;
+pub mod md5_lanes;
 
 pub use digests::PendingDigests;
 use digests::{Digests, Outcome};
@@ -56,10 +57,27 @@ impl FileRecord {
     /// Computes the digests left for later, if any.
     pub fn finish_digests(&mut self) {
         if let Some(pending) = self.pending_digests.take() {
-            let [md5, sha1, sha256] = pending.compute();
-            self.md5 = md5;
-            self.sha1 = sha1;
-            self.sha256 = sha256;
+            self.set_digests(pending.compute());
+        }
+    }
+
+    fn set_digests(&mut self, [md5, sha1, sha256]: [Option<String>; 3]) {
+        self.md5 = md5;
+        self.sha1 = sha1;
+        self.sha256 = sha256;
+    }
+
+    /// [`FileRecord::finish_digests`] for many records at once, their MD5s computed side
+    /// by side: what the thread that completes a batch of records calls.
+    pub fn finish_digests_all<'a>(records: impl IntoIterator<Item = &'a mut FileRecord>) {
+        let mut waiting: Vec<(&'a mut FileRecord, PendingDigests)> = records
+            .into_iter()
+            .filter_map(|r| r.pending_digests.take().map(|p| (r, p)))
+            .collect();
+        let pending: Vec<&PendingDigests> = waiting.iter().map(|(_, p)| p).collect();
+        let digests = PendingDigests::compute_all(&pending);
+        for ((record, _), computed) in waiting.iter_mut().zip(digests) {
+            record.set_digests(computed);
         }
     }
 }
@@ -446,6 +464,36 @@ mod tests {
         let switched = digests_of(&content, 700, Hashes::MD5_SHA1.deferred(4_000));
         assert!(switched.pending_digests.is_none());
         assert_eq!((&switched.md5, &switched.sha1), (&inline.md5, &inline.sha1));
+    }
+
+    #[test]
+    fn digests_finished_together_equal_the_ones_finished_one_by_one() {
+        let content: Vec<u8> = (0..70_000u32).map(|i| (i * 13 % 251) as u8).collect();
+        // Files of many lengths, one without MD5 and one hashed inline among them.
+        let mut records: Vec<FileRecord> = [0usize, 1, 55, 56, 64, 119, 1000, 4097, 69_999]
+            .iter()
+            .map(|&n| digests_of(&content[..n], 700, Hashes::MD5_SHA1.deferred(1 << 20)))
+            .collect();
+        let sha1_only = Hashes {
+            md5: false,
+            ..Hashes::MD5_SHA1
+        };
+        records.push(digests_of(
+            &content[..3000],
+            700,
+            sha1_only.deferred(1 << 20),
+        ));
+        records.push(digests_of(&content[..3000], 700, Hashes::MD5_SHA1));
+        let mut one_by_one = records.clone();
+        for r in &mut one_by_one {
+            r.finish_digests();
+        }
+        FileRecord::finish_digests_all(records.iter_mut());
+        assert_eq!(records, one_by_one);
+        assert!(records
+            .iter()
+            .all(|r| r.sha1.is_some() && r.pending_digests.is_none()));
+        assert_eq!(records[9].md5, None);
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub(super) enum Mode<'a> {
 /// Records gathered before they are handed to the merge thread: enough to make the
 /// hand-over cheap, few enough to keep them in cache.
 const INLINE_HANDOVER: usize = 256;
+/// Hand-overs the finishing thread completes together at most, when they are waiting.
+const FINISH_TOGETHER: usize = 8;
 
 pub(super) struct Dispatcher<'a> {
     mode: Mode<'a>,
@@ -251,10 +253,26 @@ pub(super) fn with_dispatcher<'a, R>(
             let finisher = std::thread::Builder::new()
                 .name("finish".into())
                 .spawn_scoped(scope, move || {
-                    for (source, mut records, watermark) in table_rx {
-                        finish_deferred(&mut records);
-                        if out_tx.send((source, records, watermark)).is_err() {
-                            break;
+                    // The hand-overs already waiting are completed together, so that the
+                    // files' MD5s fill the lanes (`md5_lanes`); none is waited for.
+                    let mut held: Vec<ToMerge> = Vec::new();
+                    while let Ok(first) = table_rx.recv() {
+                        held.push(first);
+                        while held.len() < FINISH_TOGETHER {
+                            match table_rx.try_recv() {
+                                Ok(next) => held.push(next),
+                                Err(_) => break,
+                            }
+                        }
+                        Record::finish_deferred_all(
+                            held.iter_mut()
+                                .flat_map(|(_, records, _)| records.iter_mut())
+                                .map(|e| &mut e.record),
+                        );
+                        for message in held.drain(..) {
+                            if out_tx.send(message).is_err() {
+                                return;
+                            }
                         }
                     }
                 })
@@ -383,9 +401,7 @@ fn hand_over(out: &Sender<ToMerge>, emitted: &mut Vec<Emitted>, watermark: Times
 /// Completes the records the dissectors left work in (files' digests), on the calling
 /// thread.
 fn finish_deferred(records: &mut [Emitted]) {
-    for e in records {
-        e.record.finish_deferred();
-    }
+    Record::finish_deferred_all(records.iter_mut().map(|e| &mut e.record));
 }
 
 fn worker<'a>(
