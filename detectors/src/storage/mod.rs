@@ -166,6 +166,18 @@ struct Batch {
 }
 
 impl Batch {
+    /// A batch sized for `rows` rows, mostly flows: one grown row by row was copied a
+    /// dozen times over when the writer had none to hand back.
+    fn with_capacity(rows: usize) -> Self {
+        Batch {
+            arena: Vec::with_capacity(rows * 64),
+            flows: Vec::with_capacity(rows),
+            records: Vec::with_capacity(rows / 2),
+            evidence: Vec::new(),
+            alerts: Vec::new(),
+        }
+    }
+
     fn rows(&self) -> usize {
         self.flows.len() + self.records.len() + self.evidence.len() + self.alerts.len()
     }
@@ -334,7 +346,10 @@ impl Storage {
     }
 
     fn send(&mut self) -> Result<(), Error> {
-        let fresh = self.recycled.try_recv().unwrap_or_default();
+        let fresh = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Batch::with_capacity(self.batch_size));
         let full = std::mem::replace(&mut self.batch, fresh);
         self.to_writer(Msg::Batch(full))
     }
