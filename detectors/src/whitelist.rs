@@ -98,8 +98,6 @@ pub struct Whitelist {
     domains: HashMap<String, Entry>,
     macs: HashMap<MacAddr, Entry>,
     orgs: Vec<Org>,
-    /// Tranco's domains while loading; moved into `names` once loaded.
-    tranco: HashSet<String>,
     /// Every whitelisted domain (listed, from Tranco, or of a whitelisted organisation)
     /// with the entry that applies to it, taken in that order of precedence: one lookup
     /// per label of a name, where each label took one per source and organisation (hosts
@@ -138,16 +136,17 @@ impl Whitelist {
                 Err(e) => return Err(Error::io(path, e)),
             }
         }
+        let mut tranco = HashSet::new();
         if let Some(path) = &sources.tranco {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
             for line in text.lines() {
                 let domain = line.split(',').nth(1).unwrap_or(line).trim();
                 if !domain.is_empty() {
-                    wl.tranco.insert(domain.to_ascii_lowercase());
+                    tranco.insert(domain.to_ascii_lowercase());
                 }
             }
         }
-        wl.index_names();
+        wl.index_names(tranco);
         wl.loaded_mtimes = mtimes(&sources);
         wl.sources = sources;
         Ok((wl, warnings))
@@ -162,7 +161,7 @@ impl Whitelist {
         let mut warnings = Vec::new();
         let mut wl = Whitelist::default();
         wl.parse_into(text, path, orgs_dir, &mut warnings)?;
-        wl.index_names();
+        wl.index_names(HashSet::new());
         // No file behind it: never "changed on disk".
         wl.loaded_mtimes = mtimes(&wl.sources);
         Ok((wl, warnings))
@@ -338,11 +337,11 @@ impl Whitelist {
         }
     }
 
-    /// Builds `names` once everything is loaded.
-    fn index_names(&mut self) {
+    /// Builds `names` once everything else is loaded, with Tranco's domains.
+    fn index_names(&mut self, tranco: HashSet<String>) {
         let mut names: HashMap<String, Entry> =
             self.domains.iter().map(|(d, e)| (d.clone(), *e)).collect();
-        for d in self.tranco.drain() {
+        for d in tranco {
             names.entry(d).or_insert(TRANCO_ENTRY);
         }
         for org in &self.orgs {

@@ -98,6 +98,15 @@ const WORD: [usize; 64] = {
 
 const INITIAL: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
+/// The digest of a finished state: its words, little-endian.
+fn digest_of(state: [u32; 4]) -> [u8; 16] {
+    let mut digest = [0u8; 16];
+    for (bytes, word) in digest.chunks_exact_mut(4).zip(state) {
+        bytes.copy_from_slice(&word.to_le_bytes());
+    }
+    digest
+}
+
 /// The 64-byte blocks of one message: whole blocks straight from it, then the padded
 /// tail (one or two blocks) from a copy.
 struct Blocks<'m> {
@@ -143,7 +152,7 @@ impl<'m> Blocks<'m> {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{compress_one, constants, Blocks, INITIAL, WORD};
+    use super::{compress_one, constants, digest_of, Blocks, INITIAL, WORD};
 
     const LANES: usize = 8;
 
@@ -193,28 +202,21 @@ mod avx2 {
                 let Some(lane) = slot.as_mut() else { continue };
                 lane.next += 1;
                 if lane.next == lane.blocks.count() {
-                    let digest = &mut digests[lane.index];
-                    for (i, word) in state.iter().enumerate() {
-                        digest[4 * i..4 * i + 4].copy_from_slice(&word[l].to_le_bytes());
-                    }
+                    digests[lane.index] =
+                        digest_of([state[0][l], state[1][l], state[2][l], state[3][l]]);
                     take(slot, &mut state, l);
                 }
             }
-            // Nothing left to start and two lanes or fewer busy: a full-width step would
+            // Two lanes or fewer busy (so nothing left to start): a full-width step would
             // do 8 lanes' work for them, so they finish one by one.
-            if lanes.iter().filter(|l| l.is_some()).count() <= 2
-                && lanes.iter().all(|l| l.as_ref().is_none_or(|l| l.next > 0))
-            {
+            if lanes.iter().filter(|l| l.is_some()).count() <= 2 {
                 for (l, slot) in lanes.iter_mut().enumerate() {
                     let Some(lane) = slot.take() else { continue };
                     let mut one = [state[0][l], state[1][l], state[2][l], state[3][l]];
                     for n in lane.next..lane.blocks.count() {
                         compress_one(&mut one, lane.blocks.block(n), k);
                     }
-                    let digest = &mut digests[lane.index];
-                    for (i, word) in one.iter().enumerate() {
-                        digest[4 * i..4 * i + 4].copy_from_slice(&word.to_le_bytes());
-                    }
+                    digests[lane.index] = digest_of(one);
                 }
             }
         }

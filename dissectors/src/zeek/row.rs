@@ -270,30 +270,15 @@ impl<'a> Row<'a> {
 /// trailing zeros dropped. Float formatting was half the cost of a dns.log JSON line.
 fn push_json_seconds(out: &mut Vec<u8>, micros: i64) {
     const EXACT_BELOW: u64 = (1 << 32) * 1_000_000;
-    let abs = micros.unsigned_abs();
-    if abs >= EXACT_BELOW {
+    if micros.unsigned_abs() >= EXACT_BELOW {
         push_json_double(out, micros as f64 / 1_000_000.0);
         return;
     }
-    if micros < 0 {
-        out.push(b'-');
+    write_fixed6(out, micros);
+    // The fraction's trailing zeros dropped, one digit kept.
+    while out.ends_with(b"0") && out[out.len() - 2] != b'.' {
+        out.pop();
     }
-    let mut buf = itoa::Buffer::new();
-    out.extend_from_slice(buf.format(abs / 1_000_000).as_bytes());
-    out.push(b'.');
-    let mut fraction = abs % 1_000_000;
-    if fraction == 0 {
-        out.push(b'0');
-        return;
-    }
-    let mut width = 6;
-    while fraction.is_multiple_of(10) {
-        fraction /= 10;
-        width -= 1;
-    }
-    let digits = buf.format(fraction).as_bytes();
-    out.extend(std::iter::repeat_n(b'0', width - digits.len()));
-    out.extend_from_slice(digits);
 }
 
 /// JSON numbers as Zeek's rapidjson writes doubles: shortest round-trip form, and always

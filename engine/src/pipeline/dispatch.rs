@@ -264,11 +264,7 @@ pub(super) fn with_dispatcher<'a, R>(
                                 Err(_) => break,
                             }
                         }
-                        Record::finish_deferred_all(
-                            held.iter_mut()
-                                .flat_map(|(_, records, _)| records.iter_mut())
-                                .map(|e| &mut e.record),
-                        );
+                        finish_deferred(held.iter_mut().flat_map(|(_, records, _)| records));
                         for message in held.drain(..) {
                             if out_tx.send(message).is_err() {
                                 return;
@@ -400,8 +396,8 @@ fn hand_over(out: &Sender<ToMerge>, emitted: &mut Vec<Emitted>, watermark: Times
 
 /// Completes the records the dissectors left work in (files' digests), on the calling
 /// thread.
-fn finish_deferred(records: &mut [Emitted]) {
-    Record::finish_deferred_all(records.iter_mut().map(|e| &mut e.record));
+fn finish_deferred<'e>(records: impl IntoIterator<Item = &'e mut Emitted>) {
+    Record::finish_deferred_all(records.into_iter().map(|e| &mut e.record));
 }
 
 fn worker<'a>(
