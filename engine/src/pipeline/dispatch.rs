@@ -58,6 +58,11 @@ pub(super) enum Mode<'a> {
     Inline {
         table: Box<ConnTable>,
         out: Sender<ToMerge>,
+        /// The table's index among the merge's sources.
+        source: usize,
+        /// Whether the records are completed (files' digests) here before they are handed
+        /// over, rather than on a finishing thread on the way to the merge.
+        finish_here: bool,
         emitted: Vec<Emitted>,
         batch: Vec<u8>,
     },
@@ -73,6 +78,9 @@ const FINISH_TOGETHER: usize = 8;
 pub(super) struct Dispatcher<'a> {
     mode: Mode<'a>,
     workers: usize,
+    /// Set when this dispatcher's reader is one of `workers` that each read the whole
+    /// capture: only the jobs whose flows hash to this index are its own.
+    keep: Option<usize>,
     batch_size: usize,
     tick_micros: i64,
     last_tick: Timestamp,
@@ -128,16 +136,24 @@ impl<'a> Dispatcher<'a> {
         let Mode::Inline {
             table,
             out,
+            source,
+            finish_here,
             emitted,
             batch,
         } = &mut self.mode
         else {
             return false;
         };
+        if self
+            .keep
+            .is_some_and(|index| job.shard(self.workers) != index)
+        {
+            return true;
+        }
         job.run(table, batch);
         table.take_emitted(emitted);
         if emitted.len() >= INLINE_HANDOVER {
-            hand_over(out, emitted, job.clock);
+            hand_over(out, *source, *finish_here, emitted, job.clock);
         }
         true
     }
@@ -198,12 +214,14 @@ impl<'a> Dispatcher<'a> {
             Mode::Inline {
                 table,
                 out,
+                source,
+                finish_here,
                 emitted,
                 ..
             } => {
                 table.advance(clock);
                 table.take_emitted(emitted);
-                hand_over(out, emitted, clock);
+                hand_over(out, *source, *finish_here, emitted, clock);
             }
             Mode::Threads(_) => {
                 for w in 0..self.workers {
@@ -217,6 +235,123 @@ impl<'a> Dispatcher<'a> {
     }
 }
 
+/// The merge thread, with everything the sink does (writing logs, the analysis), beside the
+/// flow tables; returns the sender for the tables' records.
+fn spawn_merge<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    sources: usize,
+    sink: &'scope mut (dyn FnMut(Record) + Send),
+) -> (Sender<ToMerge>, std::thread::ScopedJoinHandle<'scope, ()>) {
+    let (out_tx, out_rx) = bounded::<ToMerge>(sources * 4);
+    let handle = std::thread::Builder::new()
+        .name("merge".into())
+        .spawn_scoped(scope, move || {
+            let mut merger = Merger::new(sources, sink);
+            for (source, mut records, watermark) in out_rx {
+                merger.add(source, &mut records, watermark);
+            }
+            merger.finish();
+        })
+        .expect("cannot start the merge thread");
+    (out_tx, handle)
+}
+
+fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    match handle.join() {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// A dispatcher that runs its jobs on the calling thread, in the table of merge source
+/// `source`; with `keep`, only the jobs of that shard among `config.workers`.
+fn inline_dispatcher<'a>(
+    config: &PipelineConfig,
+    backpressure: Backpressure,
+    out: Sender<ToMerge>,
+    source: usize,
+    keep: Option<usize>,
+) -> Dispatcher<'a> {
+    Dispatcher {
+        mode: Mode::Inline {
+            table: Box::new(ConnTable::new(config.tracker.clone())),
+            out,
+            source,
+            finish_here: keep.is_some(),
+            emitted: Vec::with_capacity(INLINE_HANDOVER * 2),
+            batch: Vec::new(),
+        },
+        workers: config.workers.max(1),
+        keep,
+        batch_size: config.batch,
+        tick_micros: config.tick_micros,
+        last_tick: Timestamp(i64::MIN),
+        latest: Timestamp(i64::MIN),
+        backpressure,
+        dropped: 0,
+    }
+}
+
+/// End of input for an inline dispatcher: the last tick, then every connection still
+/// open is flushed and its records handed over as final. Returns the table's statistics
+/// and the packets dropped.
+fn finish_inline(mut dispatcher: Dispatcher<'_>) -> (TableStats, u64) {
+    dispatcher.final_tick();
+    let Mode::Inline {
+        mut table,
+        out,
+        source,
+        finish_here,
+        mut emitted,
+        ..
+    } = dispatcher.mode
+    else {
+        unreachable!("inline dispatcher");
+    };
+    table.flush();
+    table.take_emitted(&mut emitted);
+    hand_over(&out, source, finish_here, &mut emitted, Timestamp(i64::MAX));
+    (table.stats(), dispatcher.dropped)
+}
+
+/// Runs `feed` on `config.workers` threads at once, each with an inline dispatcher to a
+/// flow table of its own that keeps only the jobs of its shard. Every thread reads the
+/// whole input, so no packet crosses a queue between threads: for a capture file, whose
+/// bytes every thread maps, decoding a packet costs less than handing it over. Returns
+/// what each `feed` returned, in worker order, and the tables' statistics.
+pub(super) fn with_sharded_dispatchers<'a, R: Send>(
+    config: &PipelineConfig,
+    sink: &mut (dyn FnMut(Record) + Send),
+    feed: impl Fn(usize, &mut Dispatcher<'a>) -> R + Sync,
+) -> (Vec<R>, Vec<TableStats>) {
+    let workers = config.workers.max(1);
+    std::thread::scope(|scope| {
+        let (out_tx, merger_thread) = spawn_merge(scope, workers, sink);
+        let feed = &feed;
+        let handles: Vec<_> = (0..workers)
+            .map(|index| {
+                let out = out_tx.clone();
+                std::thread::Builder::new()
+                    .name(format!("worker-{index}"))
+                    .spawn_scoped(scope, move || {
+                        if config.pin {
+                            pin_current_thread(index);
+                        }
+                        let mut dispatcher =
+                            inline_dispatcher(config, Backpressure::Wait, out, index, Some(index));
+                        let result = feed(index, &mut dispatcher);
+                        (result, finish_inline(dispatcher).0)
+                    })
+                    .expect("cannot start a worker thread")
+            })
+            .collect();
+        drop(out_tx);
+        let (results, stats) = handles.into_iter().map(join).unzip();
+        join(merger_thread);
+        (results, stats)
+    })
+}
+
 /// Runs `feed` with a dispatcher to the flow tables, then flushes every table and
 /// delivers the remaining records. Returns the tables' statistics and the packets
 /// dropped for backpressure.
@@ -228,24 +363,7 @@ pub(super) fn with_dispatcher<'a, R>(
 ) -> (R, Vec<TableStats>, u64) {
     let workers = config.workers.max(1);
     std::thread::scope(|scope| {
-        // The merge and everything the sink does (writing logs, the analysis) run on a
-        // thread of their own, beside the flow tables.
-        let (out_tx, out_rx) = bounded::<ToMerge>(workers * 4);
-        let merger_thread = std::thread::Builder::new()
-            .name("merge".into())
-            .spawn_scoped(scope, move || {
-                let mut merger = Merger::new(workers, sink);
-                for (source, mut records, watermark) in out_rx {
-                    merger.add(source, &mut records, watermark);
-                }
-                merger.finish();
-            })
-            .expect("cannot start the merge thread");
-        let join = |handle: std::thread::ScopedJoinHandle<'_, ()>| {
-            if let Err(panic) = handle.join() {
-                std::panic::resume_unwind(panic);
-            }
-        };
+        let (out_tx, merger_thread) = spawn_merge(scope, workers, sink);
         if workers == 1 {
             // The table's records are completed (files' digests) on a thread between the
             // table and the merge, so that the reader's thread only reads and dissects.
@@ -273,39 +391,12 @@ pub(super) fn with_dispatcher<'a, R>(
                     }
                 })
                 .expect("cannot start the finishing thread");
-            let mut dispatcher = Dispatcher {
-                mode: Mode::Inline {
-                    table: Box::new(ConnTable::new(config.tracker.clone())),
-                    out: table_tx,
-                    emitted: Vec::with_capacity(INLINE_HANDOVER * 2),
-                    batch: Vec::new(),
-                },
-                workers,
-                batch_size: config.batch,
-                tick_micros: config.tick_micros,
-                last_tick: Timestamp(i64::MIN),
-                latest: Timestamp(i64::MIN),
-                backpressure,
-                dropped: 0,
-            };
+            let mut dispatcher = inline_dispatcher(config, backpressure, table_tx, 0, None);
             let result = feed(&mut dispatcher);
-            dispatcher.final_tick();
-            let Mode::Inline {
-                mut table,
-                out,
-                mut emitted,
-                ..
-            } = dispatcher.mode
-            else {
-                unreachable!("inline dispatcher");
-            };
-            table.flush();
-            table.take_emitted(&mut emitted);
-            let _ = out.send((0, emitted, Timestamp(i64::MAX)));
-            drop(out);
+            let (stats, dropped) = finish_inline(dispatcher);
             join(finisher);
             join(merger_thread);
-            return (result, vec![table.stats()], dispatcher.dropped);
+            return (result, vec![stats], dropped);
         }
         let (recycle_tx, recycle_rx) = bounded::<Batch<'a>>(workers * config.queue_depth * 2);
         let mut senders = Vec::with_capacity(workers);
@@ -342,6 +433,7 @@ pub(super) fn with_dispatcher<'a, R>(
                     .collect(),
             }),
             workers,
+            keep: None,
             batch_size: config.batch,
             tick_micros: config.tick_micros,
             last_tick: Timestamp(i64::MIN),
@@ -356,13 +448,7 @@ pub(super) fn with_dispatcher<'a, R>(
         }
         let dropped = dispatcher.dropped;
         drop(dispatcher);
-        let mut stats = Vec::with_capacity(workers);
-        for h in handles {
-            match h.join() {
-                Ok(s) => stats.push(s),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
+        let stats = handles.into_iter().map(join).collect();
         join(merger_thread);
         (result, stats, dropped)
     })
@@ -389,9 +475,18 @@ pub(super) fn pin_current_thread(n: usize) {
 }
 
 /// Sends the inline table's records gathered so far to the merge, with its watermark.
-fn hand_over(out: &Sender<ToMerge>, emitted: &mut Vec<Emitted>, watermark: Timestamp) {
-    let records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
-    let _ = out.send((0, records, watermark));
+fn hand_over(
+    out: &Sender<ToMerge>,
+    source: usize,
+    finish_here: bool,
+    emitted: &mut Vec<Emitted>,
+    watermark: Timestamp,
+) {
+    let mut records = std::mem::replace(emitted, Vec::with_capacity(INLINE_HANDOVER * 2));
+    if finish_here {
+        finish_deferred(&mut records);
+    }
+    let _ = out.send((source, records, watermark));
 }
 
 /// Completes the records the dissectors left work in (files' digests), on the calling

@@ -1,7 +1,9 @@
-//! The per-core pipeline: one reader decodes packets and shards them by a symmetric flow
-//! hash to N workers, each owning its flow table; their records are merged into one
-//! stream ordered by the network time they were produced at, identical for any number
-//! of workers (see `merge`), and handed to a sink as they become final.
+//! The per-core pipeline: packets are sharded by a symmetric flow hash to N workers, each
+//! owning its flow table; their records are merged into one stream ordered by the network
+//! time they were produced at, identical for any number of workers (see `merge`), and
+//! handed to a sink as they become final. A capture file is read by every worker at once,
+//! each keeping its own shard's packets; live packets are read by one thread and sent to
+//! the workers over queues.
 
 mod dispatch;
 mod pager;
@@ -10,7 +12,7 @@ mod reader;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +24,7 @@ use crate::capture::{
 };
 use crate::decode::{FragmentLimits, FragmentStats};
 use crate::flow::{TableStats, TrackerConfig};
-use dispatch::{with_dispatcher, Backpressure};
+use dispatch::{with_dispatcher, with_sharded_dispatchers, Backpressure, Dispatcher};
 use reader::Reader;
 
 #[derive(Clone, Debug)]
@@ -32,9 +34,7 @@ pub struct PipelineConfig {
     pub fragments: FragmentLimits,
     /// Packets per batch handed to a worker.
     pub batch: usize,
-    /// Batches queued per worker before the reader waits. The packets of a capture file
-    /// are borrowed from its mapping, so this also sets how much of the file stays mapped
-    /// behind the reader: 64 held 75 MB more with 2 workers than 8 does, for no speed.
+    /// Batches of live packets queued per worker before the oldest is dropped.
     pub queue_depth: usize,
     /// Decode problems reported individually (the rest are only counted).
     pub max_reported_errors: usize,
@@ -111,12 +111,6 @@ impl RunStats {
     }
 }
 
-/// Bytes of the capture kept behind the reader, per worker, when workers may still be
-/// reading them. A worker holds at most `queue_depth` batches of `batch` packets (4,096 by
-/// default, some 2 MB of the benchmark capture), and all workers' queues together span about
-/// the sum of theirs: twice that per worker is kept. A worker that still falls behind reads
-/// the bytes back from the file, unchanged.
-const RELEASE_LAG_PER_WORKER: usize = 4 << 20;
 /// How far ahead of the packet being decoded the capture's bytes are prefetched into the
 /// CPU's cache: a few packets' worth, so they arrive before the reader gets there.
 const PREFETCH_AHEAD: usize = 8 << 10;
@@ -140,71 +134,133 @@ pub fn run_file_until(
     sink: &mut (dyn FnMut(Record) + Send),
 ) -> Result<RunStats, CaptureError> {
     let file = PcapFile::open(path)?;
-    let packets = file.packets()?;
+    // Fails here, before any thread starts, on a header that is not a capture's.
+    file.packets()?;
     let name = path.display().to_string();
-    let mut reader = Reader::new(&name, config);
-    let lag = if config.workers <= 1 {
-        0
-    } else {
-        config.workers * RELEASE_LAG_PER_WORKER
+    let workers = config.workers.max(1);
+    let run = FileRun {
+        file: &file,
+        name: &name,
+        config,
+        stop,
+        positions: pager::Positions::new(workers),
+        released: pager::Released::new(),
     };
-    let position = AtomicUsize::new(0);
-    let released = pager::Released::new();
     let reading = AtomicBool::new(true);
-    let mut prefetched = 0usize;
-    let progress = config.progress.as_deref();
-    if let Some(pr) = progress {
+    if let Some(pr) = config.progress.as_deref() {
         pr.total_bytes
             .store(file.bytes().len() as u64, Ordering::Relaxed);
     }
-    let ((), tables, _) = std::thread::scope(|scope| {
+    let (reader, tables) = std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("pager".into())
             .spawn_scoped(scope, || {
-                pager::run(&file, &position, &released, &reading, lag)
+                pager::run(&file, &run.positions, &run.released, &reading)
             })
             .expect("cannot start the pager thread");
-        let result = with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
-            for p in packets {
-                if reader.stats.packets.is_multiple_of(1024) {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    if let Ok(p) = &p {
-                        let at = file.offset_of(p.data).unwrap_or(0);
-                        released.reader_at(&file, at, lag);
-                        if let Some(pr) = progress {
-                            pr.bytes_read.store(at as u64, Ordering::Relaxed);
-                            pr.packets.store(reader.stats.packets, Ordering::Relaxed);
-                        }
-                    }
-                }
-                match p {
-                    Ok(p) => {
-                        if let Some(at) = file.offset_of(p.data) {
-                            position.store(at, Ordering::Relaxed);
-                            let want = at + PREFETCH_AHEAD;
-                            if want > prefetched {
-                                file.prefetch(prefetched.max(at), want);
-                                prefetched = want;
-                            }
-                        }
-                        reader.decode(&p, &mut |job| dispatcher.push(job));
-                        dispatcher.clock(reader.clock);
-                    }
-                    Err(e) => reader.stats.capture_error = Some(e),
-                }
-            }
-        });
+        let read = if workers == 1 {
+            let (reader, tables, _) =
+                with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
+                    run.read(0, dispatcher)
+                });
+            (reader, tables)
+        } else {
+            let (mut readers, tables) =
+                with_sharded_dispatchers(config, sink, |index, dispatcher| {
+                    run.read(index, dispatcher)
+                });
+            // Every worker read the same packets: the first one's counters are the run's.
+            (readers.swap_remove(0), tables)
+        };
         reading.store(false, Ordering::Relaxed);
-        result
+        read
     });
-    if let Some(pr) = progress.filter(|_| !stop.load(Ordering::Relaxed)) {
+    if let Some(pr) = config
+        .progress
+        .as_deref()
+        .filter(|_| !stop.load(Ordering::Relaxed))
+    {
         pr.bytes_read
             .store(pr.total_bytes.load(Ordering::Relaxed), Ordering::Relaxed);
         pr.packets.store(reader.stats.packets, Ordering::Relaxed);
     }
     Ok(finish_stats(reader, tables, 0))
+}
+
+/// How far one reader of a capture file may run ahead of the slowest, when several read
+/// it at once: the merge holds the leader's records until every worker has passed their
+/// time, and the mapping stays resident from the slowest reader on.
+const MAX_READER_SPREAD: usize = 8 << 20;
+
+/// A capture file being read by one thread or by each of several workers.
+struct FileRun<'r> {
+    file: &'r PcapFile,
+    name: &'r str,
+    config: &'r PipelineConfig,
+    stop: &'r AtomicBool,
+    positions: pager::Positions,
+    released: pager::Released,
+}
+
+impl<'r> FileRun<'r> {
+    /// Reads every packet of the file into `dispatcher`, as reader `index`; returns the
+    /// reader with its counters.
+    fn read(&self, index: usize, dispatcher: &mut Dispatcher<'r>) -> Reader<'r> {
+        let file = self.file;
+        let mut reader = Reader::new(self.name, self.config);
+        let Ok(packets) = file.packets() else {
+            return reader;
+        };
+        let progress = self.config.progress.as_deref().filter(|_| index == 0);
+        let mut prefetched = 0usize;
+        for p in packets {
+            if reader.stats.packets.is_multiple_of(1024) {
+                if self.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok(p) = &p {
+                    let at = file.offset_of(p.data).unwrap_or(0);
+                    self.wait_for_the_slowest(index, at);
+                    self.released.reader_at(file, self.positions.slowest());
+                    if let Some(pr) = progress {
+                        pr.bytes_read.store(at as u64, Ordering::Relaxed);
+                        pr.packets.store(reader.stats.packets, Ordering::Relaxed);
+                    }
+                }
+            }
+            match p {
+                Ok(p) => {
+                    if let Some(at) = file.offset_of(p.data) {
+                        self.positions.set(index, at);
+                        let want = at + PREFETCH_AHEAD;
+                        if want > prefetched {
+                            file.prefetch(prefetched.max(at), want);
+                            prefetched = want;
+                        }
+                    }
+                    reader.decode(&p, &mut |job| dispatcher.push(job));
+                    dispatcher.clock(reader.clock);
+                }
+                Err(e) => reader.stats.capture_error = Some(e),
+            }
+        }
+        // Done: this reader no longer holds the others back, nor the pager.
+        self.positions.set(index, file.bytes().len());
+        reader
+    }
+
+    /// Holds reader `index`, at byte `at`, while it is too far ahead of the slowest.
+    fn wait_for_the_slowest(&self, index: usize, at: usize) {
+        if self.config.workers <= 1 {
+            return;
+        }
+        self.positions.set(index, at);
+        while at > self.positions.slowest() + MAX_READER_SPREAD
+            && !self.stop.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
 }
 
 fn finish_stats(reader: Reader<'_>, tables: Vec<TableStats>, queue_drops: u64) -> RunStats {

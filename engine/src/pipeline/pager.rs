@@ -11,13 +11,13 @@ use crate::capture::PcapFile;
 const AHEAD: usize = 8 << 20;
 /// Bytes mapped per request.
 const CHUNK: usize = 2 << 20;
-/// Bytes dropped per request, once they are this far behind the reader (plus `lag`).
+/// Bytes dropped per request, once they are this far behind the slowest reader.
 const STEP: usize = 4 << 20;
 /// Wait when the reader needs nothing: far less than it takes to read [`AHEAD`] bytes (5 ms
 /// at 1.6 GB/s, the conn-only speed), and long enough not to spend a tenth of a core waking
 /// up while a slower reader (every detector on) moves on: 100 µs did.
 const IDLE: Duration = Duration::from_millis(1);
-/// How far past `lag` the reader may get beyond the released pages before it drops them
+/// How far the slowest reader may get beyond the released pages before a reader drops them
 /// itself. On a busy machine the pager can be kept off the CPU for tens of milliseconds while
 /// the reader faults the pages in, and they stayed resident until it ran again: 40 to 200
 /// MiB more peak RSS now and then on the benchmark capture.
@@ -27,6 +27,35 @@ const READER_RELEASES_BEYOND: usize = 8 << 20;
 /// come back and were never dropped again: the mapping's resident size grew by 45 MB over
 /// a 1 GB capture. One madvise over the whole prefix, mostly unmapped, is cheap.
 const SWEEP_EVERY: usize = 64 << 20;
+
+/// Where each thread reading the file is (a byte offset), each on a cache line of its own:
+/// the pager maps ahead of the slowest and drops only what every one of them has passed.
+pub(super) struct Positions(Box<[Slot]>);
+
+#[repr(align(128))]
+struct Slot(AtomicUsize);
+
+impl Positions {
+    pub(super) fn new(readers: usize) -> Self {
+        Positions(
+            (0..readers.max(1))
+                .map(|_| Slot(AtomicUsize::new(0)))
+                .collect(),
+        )
+    }
+
+    pub(super) fn set(&self, reader: usize, at: usize) {
+        self.0[reader].0.store(at, Ordering::Relaxed);
+    }
+
+    pub(super) fn slowest(&self) -> usize {
+        self.0
+            .iter()
+            .map(|s| s.0.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0)
+    }
+}
 
 /// Everything before this byte offset has been dropped; the pager and, when the pager falls
 /// behind, the reader move it forward.
@@ -48,9 +77,9 @@ impl Released {
 
     /// The reader at byte `at`: drops the pages behind it if the pager has fallen far
     /// behind (cheap otherwise: one load).
-    pub(super) fn reader_at(&self, file: &PcapFile, at: usize, lag: usize) {
-        if at > self.offset() + lag + READER_RELEASES_BEYOND {
-            self.release_to(file, at - lag);
+    pub(super) fn reader_at(&self, file: &PcapFile, at: usize) {
+        if at > self.offset() + READER_RELEASES_BEYOND {
+            self.release_to(file, at);
         }
     }
 
@@ -69,28 +98,26 @@ impl Released {
     }
 }
 
-/// Runs while `reading` is set, following the reader's byte offset in `position`;
-/// `lag` bytes behind the reader stay resident (packets queued for workers).
+/// Runs while `reading` is set, following the slowest reader in `positions`.
 pub(super) fn run(
     file: &PcapFile,
-    position: &AtomicUsize,
+    positions: &Positions,
     released: &Released,
     reading: &AtomicBool,
-    lag: usize,
 ) {
     let len = file.bytes().len();
     let mut populated = 0usize;
     let mut swept = 0usize;
     while reading.load(Ordering::Relaxed) {
-        let at = position.load(Ordering::Relaxed);
+        let at = positions.slowest();
         if populated < len && populated < at + AHEAD {
             // Never behind the reader: what it has passed needs no mapping any more.
             let start = populated.max(at);
             let end = (start + CHUNK).min(len);
             file.populate(start, end);
             populated = end;
-        } else if at > released.offset() + STEP + lag {
-            released.release_to(file, at - lag);
+        } else if at > released.offset() + STEP {
+            released.release_to(file, at);
             released.sweep(file, &mut swept, SWEEP_EVERY);
         } else {
             std::thread::sleep(IDLE);
@@ -117,12 +144,12 @@ mod tests {
         let file = PcapFile::open(&path).unwrap();
         let released = Released::new();
         // Within reach of the pager: the reader leaves it alone.
-        released.reader_at(&file, 6 << 20, 0);
+        released.reader_at(&file, 6 << 20);
         assert_eq!(released.offset(), 0);
-        // Far beyond: the reader drops everything behind it, keeping `lag` bytes.
-        released.reader_at(&file, 38 << 20, 1 << 20);
+        // Far beyond: the reader drops everything behind it.
+        released.reader_at(&file, 37 << 20);
         assert_eq!(released.offset(), 37 << 20);
-        released.reader_at(&file, 40 << 20, 1 << 20);
+        released.reader_at(&file, 40 << 20);
         assert_eq!(released.offset(), 37 << 20);
         // The offset never moves back, whoever asks.
         released.release_to(&file, 4 << 20);
@@ -143,5 +170,18 @@ mod tests {
             .all(|i| bytes[24 + i] == (i % 253) as u8));
         drop(file);
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn the_pager_follows_the_slowest_reader() {
+        let positions = Positions::new(3);
+        assert_eq!(positions.slowest(), 0);
+        positions.set(0, 10);
+        positions.set(1, 30);
+        positions.set(2, 20);
+        assert_eq!(positions.slowest(), 10);
+        // A reader that is done stands at the end and holds nobody back.
+        positions.set(0, usize::MAX);
+        assert_eq!(positions.slowest(), 20);
     }
 }
