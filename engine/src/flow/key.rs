@@ -64,6 +64,26 @@ impl FlowKey {
     }
 }
 
+/// Which of `workers` owns a packet's flow: the same for both directions, for every run,
+/// and for every packet of one [`FlowKey`] (it depends on the set of the two endpoints
+/// alone). Cheaper than building the key, because every worker reading a capture file
+/// asks it of every packet.
+pub fn shard_of(d: &Decoded, workers: usize) -> usize {
+    if workers <= 1 {
+        return 0;
+    }
+    let a = endpoint_bits(d.src, d.src_port);
+    let b = endpoint_bits(d.dst, d.dst_port);
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let h = mix(mix(lo ^ u64::from(d.ip_proto) << 56) ^ hi);
+    // The high bits of h * workers / 2^64: a range reduction without a division.
+    ((u128::from(h) * workers as u128) >> 64) as usize
+}
+
+fn endpoint_bits(a: IpAddr, port: u16) -> u64 {
+    addr_bits(a).rotate_left(16) ^ u64::from(port)
+}
+
 fn addr_bits(a: IpAddr) -> u64 {
     match a {
         IpAddr::V4(v4) => u64::from(u32::from(v4)),
@@ -78,4 +98,51 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(src: &str, src_port: u16, dst: &str, dst_port: u16, ip_proto: u8) -> Decoded {
+        Decoded {
+            src: src.parse().unwrap(),
+            dst: dst.parse().unwrap(),
+            src_port,
+            dst_port,
+            ip_proto,
+            ip_len: 40,
+            l4: L4::Udp,
+            l4_offset: 20,
+            payload_offset: 28,
+            payload_len: 12,
+            payload_captured: 12,
+        }
+    }
+
+    #[test]
+    fn both_directions_of_a_flow_have_one_owner_and_flows_spread() {
+        for workers in [2, 3, 16] {
+            let mut owners = vec![0usize; workers];
+            for i in 0..4000u16 {
+                let client = format!("10.0.{}.{}", i / 200, i % 200 + 1);
+                let there = packet(&client, 40_000 + i, "192.0.2.9", 443, 6);
+                let back = packet("192.0.2.9", 443, &client, 40_000 + i, 6);
+                let owner = shard_of(&there, workers);
+                assert_eq!(owner, shard_of(&back, workers));
+                assert!(owner < workers);
+                owners[owner] += 1;
+            }
+            // Every worker gets within a fifth of its fair share.
+            let fair = 4000 / workers;
+            assert!(
+                owners.iter().all(|&n| n * 5 > fair * 4 && n * 5 < fair * 6),
+                "{workers} workers: {owners:?}"
+            );
+            let v6 = packet("2001:db8::1", 5353, "2001:db8::2", 53, 17);
+            let v6_back = packet("2001:db8::2", 53, "2001:db8::1", 5353, 17);
+            assert_eq!(shard_of(&v6, workers), shard_of(&v6_back, workers));
+        }
+        assert_eq!(shard_of(&packet("10.0.0.1", 1, "10.0.0.2", 2, 6), 1), 0);
+    }
 }

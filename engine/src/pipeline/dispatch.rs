@@ -78,9 +78,6 @@ const FINISH_TOGETHER: usize = 8;
 pub(super) struct Dispatcher<'a> {
     mode: Mode<'a>,
     workers: usize,
-    /// Set when this dispatcher's reader is one of `workers` that each read the whole
-    /// capture: only the jobs whose flows hash to this index are its own.
-    keep: Option<usize>,
     batch_size: usize,
     tick_micros: i64,
     last_tick: Timestamp,
@@ -144,12 +141,6 @@ impl<'a> Dispatcher<'a> {
         else {
             return false;
         };
-        if self
-            .keep
-            .is_some_and(|index| job.shard(self.workers) != index)
-        {
-            return true;
-        }
         job.run(table, batch);
         table.take_emitted(emitted);
         if emitted.len() >= INLINE_HANDOVER {
@@ -264,25 +255,24 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 }
 
 /// A dispatcher that runs its jobs on the calling thread, in the table of merge source
-/// `source`; with `keep`, only the jobs of that shard among `config.workers`.
+/// `source`.
 fn inline_dispatcher<'a>(
     config: &PipelineConfig,
     backpressure: Backpressure,
     out: Sender<ToMerge>,
     source: usize,
-    keep: Option<usize>,
+    finish_here: bool,
 ) -> Dispatcher<'a> {
     Dispatcher {
         mode: Mode::Inline {
             table: Box::new(ConnTable::new(config.tracker.clone())),
             out,
             source,
-            finish_here: keep.is_some(),
+            finish_here,
             emitted: Vec::with_capacity(INLINE_HANDOVER * 2),
             batch: Vec::new(),
         },
         workers: config.workers.max(1),
-        keep,
         batch_size: config.batch,
         tick_micros: config.tick_micros,
         last_tick: Timestamp(i64::MIN),
@@ -315,10 +305,11 @@ fn finish_inline(mut dispatcher: Dispatcher<'_>) -> (TableStats, u64) {
 }
 
 /// Runs `feed` on `config.workers` threads at once, each with an inline dispatcher to a
-/// flow table of its own that keeps only the jobs of its shard. Every thread reads the
-/// whole input, so no packet crosses a queue between threads: for a capture file, whose
-/// bytes every thread maps, decoding a packet costs less than handing it over. Returns
-/// what each `feed` returned, in worker order, and the tables' statistics.
+/// flow table of its own. Each `feed` reads the whole input and pushes only its own
+/// shard's jobs (a sharing [`Reader`](super::reader::Reader)), so no packet crosses a
+/// queue between threads: for a capture file, whose bytes every thread maps, decoding a
+/// packet costs less than handing it over. Returns what each `feed` returned, in worker
+/// order, and the tables' statistics.
 pub(super) fn with_sharded_dispatchers<'a, R: Send>(
     config: &PipelineConfig,
     sink: &mut (dyn FnMut(Record) + Send),
@@ -338,7 +329,7 @@ pub(super) fn with_sharded_dispatchers<'a, R: Send>(
                             pin_current_thread(index);
                         }
                         let mut dispatcher =
-                            inline_dispatcher(config, Backpressure::Wait, out, index, Some(index));
+                            inline_dispatcher(config, Backpressure::Wait, out, index, true);
                         let result = feed(index, &mut dispatcher);
                         (result, finish_inline(dispatcher).0)
                     })
@@ -391,7 +382,7 @@ pub(super) fn with_dispatcher<'a, R>(
                     }
                 })
                 .expect("cannot start the finishing thread");
-            let mut dispatcher = inline_dispatcher(config, backpressure, table_tx, 0, None);
+            let mut dispatcher = inline_dispatcher(config, backpressure, table_tx, 0, false);
             let result = feed(&mut dispatcher);
             let (stats, dropped) = finish_inline(dispatcher);
             join(finisher);
@@ -433,7 +424,6 @@ pub(super) fn with_dispatcher<'a, R>(
                     .collect(),
             }),
             workers,
-            keep: None,
             batch_size: config.batch,
             tick_micros: config.tick_micros,
             last_tick: Timestamp(i64::MIN),

@@ -207,7 +207,12 @@ impl<'r> FileRun<'r> {
     /// reader with its counters.
     fn read(&self, index: usize, dispatcher: &mut Dispatcher<'r>) -> Reader<'r> {
         let file = self.file;
-        let mut reader = Reader::new(self.name, self.config);
+        let workers = self.config.workers.max(1);
+        let mut reader = if workers == 1 {
+            Reader::new(self.name, self.config)
+        } else {
+            Reader::sharing(self.name, self.config, index, workers)
+        };
         let Ok(packets) = file.packets() else {
             return reader;
         };

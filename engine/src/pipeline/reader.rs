@@ -6,7 +6,7 @@ use dissectors::{teredo, ConnId, Timestamp, Transport};
 use super::{PipelineConfig, RunStats};
 use crate::capture::RawPacket;
 use crate::decode::{decode, decode_ip, DecodeError, Decoded, FragmentTable, Outcome, L4};
-use crate::flow::{ConnTable, FlowKey, TunnelRole};
+use crate::flow::{shard_of, ConnTable, FlowKey, TunnelRole};
 
 /// Where a job's packet bytes are.
 pub(super) enum Bytes<'a> {
@@ -47,7 +47,7 @@ pub(super) struct Job<'a> {
 
 impl Job<'_> {
     pub(super) fn shard(&self, workers: usize) -> usize {
-        (FlowKey::of(&self.decoded).shard_hash() % workers as u64) as usize
+        shard_of(&self.decoded, workers)
     }
 
     pub(super) fn run(&self, table: &mut ConnTable, batch: &[u8]) {
@@ -70,6 +70,9 @@ pub(super) struct Reader<'p> {
     pub(super) stats: RunStats,
     pub(super) max_reported: usize,
     pub(super) clock: Timestamp,
+    /// When this reader is one of several that each read the whole capture: its index
+    /// and their number. Only the jobs of its own flows are emitted.
+    share: Option<(usize, usize)>,
 }
 
 impl<'p> Reader<'p> {
@@ -80,7 +83,26 @@ impl<'p> Reader<'p> {
             stats: RunStats::default(),
             max_reported: config.max_reported_errors,
             clock: Timestamp(i64::MIN),
+            share: None,
         }
+    }
+
+    /// A reader that emits only the jobs whose flows hash to `index` of `readers`.
+    pub(super) fn sharing(
+        source: &'p str,
+        config: &PipelineConfig,
+        index: usize,
+        readers: usize,
+    ) -> Self {
+        Reader {
+            share: Some((index, readers)),
+            ..Reader::new(source, config)
+        }
+    }
+
+    fn owns(&self, d: &Decoded) -> bool {
+        self.share
+            .is_none_or(|(index, readers)| shard_of(d, readers) == index)
     }
 
     fn report(&mut self, packet: u64, err: DecodeError) {
@@ -130,24 +152,28 @@ impl<'p> Reader<'p> {
                     Bytes::InBatch(start, len) => Bytes::InBatch(*start, *len),
                 };
                 let outer_key = FlowKey::of(&decoded);
-                emit(Job {
-                    clock,
-                    ts: p.ts,
-                    decoded,
-                    bytes,
-                    tunnel: TunnelRole::Outer,
-                    interface: p.interface,
-                });
-                emit(Job {
-                    clock,
-                    ts: p.ts,
-                    decoded: inner,
-                    bytes: inner_bytes,
-                    tunnel: TunnelRole::Inner(outer_key),
-                    interface: p.interface,
-                });
+                if self.owns(&decoded) {
+                    emit(Job {
+                        clock,
+                        ts: p.ts,
+                        decoded,
+                        bytes,
+                        tunnel: TunnelRole::Outer,
+                        interface: p.interface,
+                    });
+                }
+                if self.owns(&inner) {
+                    emit(Job {
+                        clock,
+                        ts: p.ts,
+                        decoded: inner,
+                        bytes: inner_bytes,
+                        tunnel: TunnelRole::Inner(outer_key),
+                        interface: p.interface,
+                    });
+                }
             }
-            None => emit(Job {
+            None if self.owns(&decoded) => emit(Job {
                 clock,
                 ts: p.ts,
                 decoded,
@@ -155,6 +181,7 @@ impl<'p> Reader<'p> {
                 tunnel: TunnelRole::None,
                 interface: p.interface,
             }),
+            None => {}
         }
     }
 
