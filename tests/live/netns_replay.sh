@@ -94,7 +94,8 @@ for BACKEND in "${BACKENDS[@]}"; do
 
     echo "== $BACKEND 2. nothing lost silently at top speed"
     REPLAY_FLAGS=(--topspeed)
-    live_run "$BENCH" "$WORK/$BACKEND-fast" --conn-only
+    # Two workers, so that packets also cross the queues to the workers (and may be dropped there).
+    live_run "$BENCH" "$WORK/$BACKEND-fast" --conn-only --workers 2
     grep -E 'Rated:' "$WORK/$BACKEND-fast.replay.txt" || true
     account "$WORK/$BACKEND-fast"
 
