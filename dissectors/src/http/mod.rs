@@ -202,6 +202,41 @@ struct Side {
     msg: Option<Message>,
 }
 
+impl Side {
+    /// Zeek's line splitting (CR, LF or CRLF ends a line; bytes past [`MAX_LINE`] are
+    /// dropped): moves the bytes of `data` up to the end of the current line into
+    /// `line`. Returns how many bytes of `data` the line took, terminator included, once it
+    /// is complete; `None` when all of `data` went into a line still open. `data` is not
+    /// empty.
+    fn take_line(&mut self, data: &[u8]) -> Option<usize> {
+        if self.last_cr {
+            // The byte after a CR ends the line; it belongs to it only if it is the LF.
+            self.last_cr = false;
+            return Some(usize::from(data[0] == b'\n'));
+        }
+        let Some(end) = memchr::memchr2(b'\r', b'\n', data) else {
+            self.append(data);
+            return None;
+        };
+        self.append(&data[..end]);
+        if data[end] == b'\n' {
+            return Some(end + 1);
+        }
+        match data.get(end + 1) {
+            Some(&next) => Some(end + 1 + usize::from(next == b'\n')),
+            None => {
+                self.last_cr = true;
+                None
+            }
+        }
+    }
+
+    fn append(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE.saturating_sub(self.line.len());
+        self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
 pub struct HttpDissector {
     config: HttpConfig,
     orig: Side,
@@ -337,33 +372,10 @@ impl HttpDissector {
                 continue;
             }
             // Line mode.
-            let mut complete = false;
-            let mut consumed = 0;
-            for (i, &c) in data.iter().enumerate() {
-                if side.last_cr {
-                    side.last_cr = false;
-                    complete = true;
-                    consumed = if c == b'\n' { i + 1 } else { i };
-                    break;
-                }
-                match c {
-                    b'\r' => side.last_cr = true,
-                    b'\n' => {
-                        complete = true;
-                        consumed = i + 1;
-                        break;
-                    }
-                    _ => {
-                        if side.line.len() < MAX_LINE {
-                            side.line.push(c);
-                        }
-                    }
-                }
-            }
-            if !complete {
+            let Some(consumed) = side.take_line(data) else {
                 self.check_partial_line(cx, is_orig);
                 return;
-            }
+            };
             data = &data[consumed..];
             let line = std::mem::take(&mut self.side(is_orig).line);
             self.process_line(cx, is_orig, &line);

@@ -518,3 +518,60 @@ fn garbage_never_panics_and_state_stays_bounded() {
     }
     assert!(d.orig.line.capacity() <= 2 * MAX_LINE);
 }
+
+/// Every line `take_line` completes, feeding `input` in the pieces `cuts` makes.
+fn lines_in_pieces(input: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+    let mut side = Side::default();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for end in cuts.iter().copied().chain([input.len()]) {
+        let mut data = &input[start..end];
+        start = end;
+        while !data.is_empty() {
+            match side.take_line(data) {
+                Some(n) => {
+                    lines.push(std::mem::take(&mut side.line));
+                    data = &data[n..];
+                }
+                None => break,
+            }
+        }
+    }
+    lines
+}
+
+#[test]
+fn lines_end_at_cr_lf_or_crlf_wherever_the_data_is_cut() {
+    let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nx\ry\nz\r\r\nlast\r\n";
+    let expected: Vec<&[u8]> = vec![
+        b"GET / HTTP/1.1",
+        b"Host: a",
+        b"",
+        b"x",
+        b"y",
+        b"z",
+        b"",
+        b"last",
+    ];
+    assert_eq!(lines_in_pieces(input, &[]), expected);
+    for cut in 1..input.len() {
+        assert_eq!(lines_in_pieces(input, &[cut]), expected, "cut at {cut}");
+        for second in cut + 1..input.len() {
+            assert_eq!(
+                lines_in_pieces(input, &[cut, second]),
+                expected,
+                "cuts at {cut} and {second}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_line_keeps_at_most_max_line_bytes() {
+    let mut input = vec![b'a'; MAX_LINE + 100];
+    input.extend_from_slice(b"\r\nnext\n");
+    let lines = lines_in_pieces(&input, &[1000, MAX_LINE + 50]);
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0].len(), MAX_LINE);
+    assert_eq!(lines[1], b"next");
+}
