@@ -348,7 +348,13 @@ impl DnsDissector {
     fn emit_and_free(&mut self, cx: &mut Context<'_>, idx: usize) {
         debug_assert!(self.cur != Some(idx) && self.slot(idx).is_none_or(|s| !s.queued));
         if let Some(s) = self.slots.get_mut(idx).and_then(Option::take) {
-            self.free.push(idx);
+            // The last slot is dropped rather than listed free: a connection with one
+            // session (most) then never allocates a free list.
+            if idx + 1 == self.slots.len() {
+                self.slots.pop();
+            } else {
+                self.free.push(idx);
+            }
             cx.emit(s.rec);
         }
     }

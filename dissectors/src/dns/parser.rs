@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::zeek::escape_bytes_lossy;
+use crate::zeek::{escape_bytes_lossy, escape_owned_bytes_lossy};
 
 /// Size of the fixed DNS header.
 pub const HEADER_LEN: usize = 12;
@@ -250,8 +250,9 @@ impl<'a> Reader<'a> {
         // Room for most names at once: growing from empty took four reallocations.
         let mut out: Vec<u8> = Vec::with_capacity(NAME_ROOM.min(cap));
         // Start offset in `out` and downcase flag of every nested ExtractName call (a
-        // compression pointer); the outermost call's are `(0, downcase)`.
-        let mut levels: Vec<(usize, bool)> = Vec::new();
+        // compression pointer); the outermost call's are `(0, downcase)`. Nearly every
+        // name of an answer has one or two: the first few are kept without allocating.
+        let mut levels = Levels::default();
         let mut pos = self.pos;
         let mut end = self.end;
         let mut outer = true;
@@ -307,7 +308,7 @@ impl<'a> Reader<'a> {
         }
         // Each nested call removes its own trailing dot and lower-cases its part, the
         // innermost first.
-        for &(start, lower) in levels.iter().rev().chain([(0, downcase)].iter()) {
+        for (start, lower) in levels.innermost_first().chain([(0, downcase)]) {
             let n = out.len() - start;
             if n >= 2 && out.last() == Some(&b'.') {
                 out.pop();
@@ -356,7 +357,7 @@ impl<'a> Reader<'a> {
             return Err(None);
         }
         let mut rr = Rr {
-            name: escape_bytes_lossy(&name),
+            name: escape_owned_bytes_lossy(name),
             rtype,
             class,
             ttl,
@@ -373,8 +374,7 @@ impl<'a> Reader<'a> {
     }
 
     fn name_string(&mut self) -> String {
-        let n = self.name(true, NAME_CAP);
-        escape_bytes_lossy(&n)
+        escape_owned_bytes_lossy(self.name(true, NAME_CAP))
     }
 
     /// Parses the RDATA of `rr` (type-specific), filling `rr.reply`; returns Zeek's
@@ -746,6 +746,36 @@ pub fn decode_netbios_name(name: &[u8]) -> Vec<u8> {
         length -= 1;
     }
     buf[..length].to_vec()
+}
+
+/// The nested name extractions of one name, in the order they started: the first
+/// [`INLINE_LEVELS`] on the stack, any more (a long chain of pointers) on the heap.
+#[derive(Default)]
+struct Levels {
+    inline: [(usize, bool); INLINE_LEVELS],
+    depth: usize,
+    deeper: Vec<(usize, bool)>,
+}
+
+const INLINE_LEVELS: usize = 4;
+
+impl Levels {
+    fn push(&mut self, level: (usize, bool)) {
+        match self.inline.get_mut(self.depth) {
+            Some(slot) => *slot = level,
+            None => self.deeper.push(level),
+        }
+        self.depth += 1;
+    }
+
+    fn innermost_first(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+        let inline = &self.inline[..self.depth.min(INLINE_LEVELS)];
+        self.deeper
+            .iter()
+            .rev()
+            .chain(inline.iter().rev())
+            .copied()
+    }
 }
 
 #[cfg(test)]

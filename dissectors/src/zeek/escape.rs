@@ -28,11 +28,31 @@ pub fn escape_bytes_lossy(bytes: &[u8]) -> String {
     out
 }
 
+/// [`escape_bytes_lossy`] of bytes the caller gives up: when nothing in them needs
+/// escaping (most names), they become the string as they are, without a copy.
+pub fn escape_owned_bytes_lossy(bytes: Vec<u8>) -> String {
+    if bytes
+        .iter()
+        .fold(false, |found, &b| found | escaped_in_text(b))
+    {
+        return escape_bytes_lossy(&bytes);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(invalid) => escape_bytes_lossy(invalid.as_bytes()),
+    }
+}
+
+/// The bytes of valid UTF-8 text that Zeek's writer escapes.
+fn escaped_in_text(b: u8) -> bool {
+    b == b'\\' || b < 0x20 || b == 0x7f
+}
+
 fn push_escaped_str(out: &mut String, s: &str) {
     // Everything escaped is ASCII, so every run between escaped bytes is whole UTF-8.
     for_each_run(
         s.as_bytes(),
-        |b| b == b'\\' || b < 0x20 || b == 0x7f,
+        escaped_in_text,
         |run, b| {
             out.push_str(&s[run]);
             match b {
@@ -48,6 +68,7 @@ fn push_escaped_str(out: &mut String, s: &str) {
 /// them (copied whole by the caller, not byte by byte) with the picked byte that ends it,
 /// and the last run with `None`. One check of every byte comes first, with no early exit,
 /// which the compiler turns into vector code: most values have nothing to escape.
+#[inline(always)]
 fn for_each_run(
     bytes: &[u8],
     escaped: impl Fn(u8) -> bool,

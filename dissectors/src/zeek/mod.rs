@@ -7,7 +7,7 @@ mod logset;
 mod row;
 mod writer;
 
-pub use escape::{escape_bytes_lossy, push_json_str, write_tsv_escaped};
+pub use escape::{escape_bytes_lossy, escape_owned_bytes_lossy, push_json_str, write_tsv_escaped};
 pub use logset::{LogSet, SinkFactory};
 pub use row::Row;
 pub use writer::{write_record_line, zeek_wall_time, LogFormat, LogWriter};
