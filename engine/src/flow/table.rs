@@ -805,8 +805,11 @@ impl ConnTable {
             return;
         };
         self.free.push(slot);
-        if self.index.get(&conn.key) == Some(&slot) {
-            self.index.remove(&conn.key);
+        // One probe of the index (its bucket is rarely still in cache by now).
+        if let hashbrown::hash_map::Entry::Occupied(entry) = self.index.entry(conn.key) {
+            if *entry.get() == slot {
+                entry.remove();
+            }
         }
         for d in conn.dissectors.active.iter_mut() {
             let mut cx = Context::new(conn.uid, &conn.id, conn.last, out);
