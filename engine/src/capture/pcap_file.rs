@@ -337,7 +337,9 @@ impl<'a> Packets<'a> {
             return None;
         }
         let number = self.number + 1;
-        if rest < 16 {
+        let p = self.pos;
+        // The record header as one array: a single bounds check for its four fields.
+        let Some(header) = self.data[p..].first_chunk::<16>() else {
             return self.fail(
                 Some(number),
                 CaptureErrorKind::TruncatedPacket {
@@ -345,16 +347,16 @@ impl<'a> Packets<'a> {
                     have: rest as u64,
                 },
             );
-        }
-        let p = self.pos;
-        let (Some(secs), Some(frac), Some(incl), Some(orig)) = (
-            read_u32(self.data, p, big_endian),
-            read_u32(self.data, p + 4, big_endian),
-            read_u32(self.data, p + 8, big_endian),
-            read_u32(self.data, p + 12, big_endian),
-        ) else {
-            return self.fail(Some(number), CaptureErrorKind::TruncatedHeader);
         };
+        let field = |at: usize| {
+            let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+            if big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let (secs, frac, incl, orig) = (field(0), field(4), field(8), field(12));
         // Packets beyond 256 KiB do not exist on any link we read; a larger length means
         // a corrupt record, and trusting it would skip the rest of the file.
         if incl > 0x0004_0000 {
