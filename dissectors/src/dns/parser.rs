@@ -770,11 +770,7 @@ impl Levels {
 
     fn innermost_first(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
         let inline = &self.inline[..self.depth.min(INLINE_LEVELS)];
-        self.deeper
-            .iter()
-            .rev()
-            .chain(inline.iter().rev())
-            .copied()
+        self.deeper.iter().rev().chain(inline.iter().rev()).copied()
     }
 }
 

@@ -50,18 +50,14 @@ fn escaped_in_text(b: u8) -> bool {
 
 fn push_escaped_str(out: &mut String, s: &str) {
     // Everything escaped is ASCII, so every run between escaped bytes is whole UTF-8.
-    for_each_run(
-        s.as_bytes(),
-        escaped_in_text,
-        |run, b| {
-            out.push_str(&s[run]);
-            match b {
-                Some(b'\\') => out.push_str("\\\\"),
-                Some(b) => push_hex(out, b),
-                None => {}
-            }
-        },
-    );
+    for_each_run(s.as_bytes(), escaped_in_text, |run, b| {
+        out.push_str(&s[run]);
+        match b {
+            Some(b'\\') => out.push_str("\\\\"),
+            Some(b) => push_hex(out, b),
+            None => {}
+        }
+    });
 }
 
 /// Splits `bytes` at the bytes `escaped` picks, in order: `each` gets every run between

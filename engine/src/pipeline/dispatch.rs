@@ -89,6 +89,19 @@ pub(super) struct Dispatcher<'a> {
 }
 
 impl<'a> Dispatcher<'a> {
+    fn new(mode: Mode<'a>, config: &PipelineConfig, backpressure: Backpressure) -> Self {
+        Dispatcher {
+            mode,
+            workers: config.workers.max(1),
+            batch_size: config.batch,
+            tick_micros: config.tick_micros,
+            last_tick: Timestamp(i64::MIN),
+            latest: Timestamp(i64::MIN),
+            backpressure,
+            dropped: 0,
+        }
+    }
+
     /// Hands a job whose bytes live as long as the dispatcher to its flow table.
     pub(super) fn push(&mut self, job: Job<'a>) {
         if self.run_inline(&job) {
@@ -263,8 +276,8 @@ fn inline_dispatcher<'a>(
     source: usize,
     finish_here: bool,
 ) -> Dispatcher<'a> {
-    Dispatcher {
-        mode: Mode::Inline {
+    Dispatcher::new(
+        Mode::Inline {
             table: Box::new(ConnTable::new(config.tracker.clone())),
             out,
             source,
@@ -272,14 +285,9 @@ fn inline_dispatcher<'a>(
             emitted: Vec::with_capacity(INLINE_HANDOVER * 2),
             batch: Vec::new(),
         },
-        workers: config.workers.max(1),
-        batch_size: config.batch,
-        tick_micros: config.tick_micros,
-        last_tick: Timestamp(i64::MIN),
-        latest: Timestamp(i64::MIN),
+        config,
         backpressure,
-        dropped: 0,
-    }
+    )
 }
 
 /// End of input for an inline dispatcher: the last tick, then every connection still
@@ -414,8 +422,8 @@ pub(super) fn with_dispatcher<'a, R>(
         if config.pin {
             pin_current_thread(0);
         }
-        let mut dispatcher = Dispatcher {
-            mode: Mode::Threads(Threads {
+        let mut dispatcher = Dispatcher::new(
+            Mode::Threads(Threads {
                 senders,
                 heads,
                 recycle: recycle_rx,
@@ -423,14 +431,9 @@ pub(super) fn with_dispatcher<'a, R>(
                     .map(|_| Batch::with_capacity(config.batch))
                     .collect(),
             }),
-            workers,
-            batch_size: config.batch,
-            tick_micros: config.tick_micros,
-            last_tick: Timestamp(i64::MIN),
-            latest: Timestamp(i64::MIN),
+            config,
             backpressure,
-            dropped: 0,
-        };
+        );
         let result = feed(&mut dispatcher);
         dispatcher.final_tick();
         for w in 0..workers {
