@@ -313,6 +313,8 @@ impl DnsDissector {
                 i
             }
             None => {
+                // Most connections carry one session: room for one at first, not four.
+                self.slots.reserve_exact(usize::from(self.slots.is_empty()));
                 self.slots.push(Some(slot));
                 self.slots.len() - 1
             }

@@ -31,6 +31,8 @@ use crate::uid::{mix96, Uid};
 /// Longest line kept (request/status line, one header line); the rest of a longer line
 /// is dropped.
 const MAX_LINE: usize = 64 * 1024;
+/// Room a line buffer starts with.
+const LINE_ROOM: usize = 256;
 /// Longest header (with its continuation lines) kept.
 const MAX_HEADER: usize = 64 * 1024;
 /// Zeek's `http_entity_data_delivery_size`: body bytes are handed to file analysis in
@@ -233,7 +235,13 @@ impl Side {
 
     fn append(&mut self, bytes: &[u8]) {
         let room = MAX_LINE.saturating_sub(self.line.len());
-        self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let bytes = &bytes[..bytes.len().min(room)];
+        if self.line.capacity() == 0 {
+            // The buffer is kept from line to line: sized for most header lines at once
+            // rather than grown through 8, 16, 32 ... bytes on each connection's first.
+            self.line.reserve(bytes.len().max(LINE_ROOM));
+        }
+        self.line.extend_from_slice(bytes);
     }
 }
 
