@@ -233,21 +233,26 @@ impl<'r> FileRun<'r> {
                     }
                 }
             }
-            match p {
-                Ok(p) => {
-                    if let Some(at) = file.offset_of(p.data) {
-                        self.positions.set(index, at);
-                        let want = at + PREFETCH_AHEAD;
-                        if want > prefetched {
-                            file.prefetch(prefetched.max(at), want);
-                            prefetched = want;
-                        }
-                    }
-                    reader.decode(&p, &mut |job| dispatcher.push(job));
-                    dispatcher.clock(reader.clock);
+            // The packet is used where the iterator left it: moved out of the `Result`,
+            // it was copied in 16-byte pieces over the 8-byte stores that had just written
+            // it, a store-forwarding stall on every packet.
+            let packet = match &p {
+                Ok(packet) => packet,
+                Err(_) => {
+                    reader.stats.capture_error = p.err();
+                    continue;
                 }
-                Err(e) => reader.stats.capture_error = Some(e),
+            };
+            if let Some(at) = file.offset_of(packet.data) {
+                self.positions.set(index, at);
+                let want = at + PREFETCH_AHEAD;
+                if want > prefetched {
+                    file.prefetch(prefetched.max(at), want);
+                    prefetched = want;
+                }
             }
+            reader.decode(packet, &mut |job| dispatcher.push(job));
+            dispatcher.clock(reader.clock);
         }
         // Done: this reader no longer holds the others back, nor the pager.
         self.positions.set(index, file.bytes().len());

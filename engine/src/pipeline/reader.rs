@@ -120,7 +120,7 @@ impl<'p> Reader<'p> {
 
     /// Turns a raw packet into jobs for the flow tables: the packet itself when it
     /// carries a whole datagram, and the packet inside it when it is a tunnel.
-    pub(super) fn decode<'a>(&mut self, p: &RawPacket<'a>, emit: &mut dyn FnMut(Job<'a>)) {
+    pub(super) fn decode<'a>(&mut self, p: &RawPacket<'a>, emit: &mut impl FnMut(Job<'a>)) {
         self.stats.packets += 1;
         self.stats.bytes += u64::from(p.wire_len);
         if self.stats.first_ts.is_none() {
