@@ -395,7 +395,18 @@ impl SslDissector {
 
     fn process_records(&mut self, cx: &mut Context<'_>, is_orig: bool) {
         let d = dir(is_orig);
-        let buf = std::mem::take(&mut self.dirs[d].records);
+        let mut buf = std::mem::take(&mut self.dirs[d].records);
+        let pos = self.parse_records(cx, is_orig, &buf);
+        if self.done || self.had_gap {
+            buf.clear();
+        } else {
+            buf.drain(..pos.min(buf.len()));
+        }
+        self.dirs[d].records = buf;
+    }
+
+    /// Processes the whole records at the start of `buf`; returns the bytes they took.
+    fn parse_records(&mut self, cx: &mut Context<'_>, is_orig: bool, buf: &[u8]) -> usize {
         let mut pos = 0usize;
         while !self.done && !self.had_gap {
             let Some(rest) = buf.get(pos..) else { break };
@@ -423,13 +434,7 @@ impl SslDissector {
             self.process_record(cx, is_orig, version, &h, body);
             pos += 5 + len;
         }
-        let mut buf = buf;
-        if self.done || self.had_gap {
-            buf.clear();
-        } else {
-            buf.drain(..pos.min(buf.len()));
-        }
-        self.dirs[d].records = buf;
+        pos
     }
 
     fn process_record(
@@ -884,6 +889,18 @@ impl Dissector for SslDissector {
             return;
         }
         let d = dir(is_orig);
+        if self.started && self.dirs[d].records.is_empty() {
+            // Records that arrive whole are read where they lie; only a record cut short
+            // waits in the buffer (copying every byte in first was most of the work on
+            // long connections).
+            let used = self.parse_records(cx, is_orig, data);
+            if !(self.done || self.had_gap) {
+                self.dirs[d]
+                    .records
+                    .extend_from_slice(&data[used.min(data.len())..]);
+            }
+            return;
+        }
         self.dirs[d].records.extend_from_slice(data);
         if !self.started {
             match looks_like_client_hello(&self.dirs[d].records) {

@@ -145,7 +145,7 @@ const FAIL_LOG: &str = include_str!("../../../testdata/zeek/ssl-tls12-handshake-
 
 #[test]
 fn tls12_matches_zeek() {
-    for chunk in [usize::MAX, 1, 7, 100] {
+    for chunk in [usize::MAX, 1, 5, 6, 7, 100, 1500] {
         let run = run_fixture(TLS12, chunk);
         assert_eq!(run.verdict, Verdict::Confirmed);
         assert_matches_baseline(&run, TLS12_LOG);
