@@ -192,6 +192,21 @@ pub fn run_file_until(
 /// time, and the mapping stays resident from the slowest reader on.
 const MAX_READER_SPREAD: usize = 8 << 20;
 
+/// Moves a reader to the end of the file when it stops, also when it unwinds from a
+/// panic: a reader that stopped must hold back neither the others (which wait for the
+/// slowest) nor the pager.
+struct AtTheEnd<'p> {
+    positions: &'p pager::Positions,
+    reader: usize,
+    end: usize,
+}
+
+impl Drop for AtTheEnd<'_> {
+    fn drop(&mut self) {
+        self.positions.set(self.reader, self.end);
+    }
+}
+
 /// A capture file being read by one thread or by each of several workers.
 struct FileRun<'r> {
     file: &'r PcapFile,
@@ -217,6 +232,11 @@ impl<'r> FileRun<'r> {
             return reader;
         };
         let progress = self.config.progress.as_deref().filter(|_| index == 0);
+        let _at_the_end = AtTheEnd {
+            positions: &self.positions,
+            reader: index,
+            end: file.bytes().len(),
+        };
         let mut prefetched = 0usize;
         for p in packets {
             if reader.stats.packets.is_multiple_of(1024) {
@@ -254,8 +274,6 @@ impl<'r> FileRun<'r> {
             reader.decode(packet, &mut |job| dispatcher.push(job));
             dispatcher.clock(reader.clock);
         }
-        // Done: this reader no longer holds the others back, nor the pager.
-        self.positions.set(index, file.bytes().len());
         reader
     }
 
@@ -465,4 +483,27 @@ fn wait_for_packets(fds: &mut [libc::pollfd], timeout_ms: i32) {
     // SAFETY: `fds` is a valid slice of initialised pollfd structs, which poll reads and
     // writes only within its length; negative descriptors are ignored by poll.
     unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reader_that_panics_stops_holding_the_others_back() {
+        let positions = pager::Positions::new(2);
+        positions.set(1, 4096);
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _at_the_end = AtTheEnd {
+                positions: &positions,
+                reader: 0,
+                end: 1 << 20,
+            };
+            positions.set(0, 100);
+            panic!("a reader's bug");
+        }));
+        assert!(unwound.is_err());
+        // Reader 0 now stands at the end: the slowest is reader 1.
+        assert_eq!(positions.slowest(), 4096);
+    }
 }
