@@ -159,6 +159,47 @@ pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// The endpoints (source, source port, destination, destination port) of a packet that
+/// [`decode`] reads as a whole TCP segment in IPv4 over Ethernet, the bulk of most
+/// captures, read from the headers without decoding the packet. `None` for anything else,
+/// and whenever [`decode`] would fail or find less: every check [`decode`] makes on that
+/// path is made here, so the two agree (a test holds them to it). A worker that shares a
+/// capture with others skips their packets with it.
+pub fn ethernet_ipv4_tcp_endpoints(
+    link: LinkType,
+    bytes: &[u8],
+) -> Option<(IpAddr, u16, IpAddr, u16)> {
+    const AT: usize = 14;
+    if link != LinkType::ETHERNET || be16(bytes, 12)? != 0x0800 {
+        return None;
+    }
+    let h = bytes.get(AT..)?;
+    if h.len() < 20 || h[0] >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(be16(h, 2)?);
+    let fragment = be16(h, 6)? & 0x3fff != 0;
+    if ihl < 20 || h.len() < ihl || total < ihl || fragment || h[9] != 6 {
+        return None;
+    }
+    let len = total - ihl;
+    let t = h.get(ihl..ihl + (h.len() - ihl).min(len))?;
+    if t.len() < 20 {
+        return None;
+    }
+    let hdr = usize::from(t[12] >> 4) * 4;
+    if hdr < 20 || hdr > len {
+        return None;
+    }
+    Some((
+        IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
+        u16::from_be_bytes([t[0], t[1]]),
+        IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        u16::from_be_bytes([t[2], t[3]]),
+    ))
+}
+
 /// Decodes a packet captured on `link`.
 pub fn decode(link: LinkType, bytes: &[u8]) -> Result<Outcome, DecodeError> {
     match link::ip_offset(link, bytes) {
@@ -460,6 +501,74 @@ pub fn icmp_counterpart(v6: bool, icmp_type: u8) -> Option<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ethernet, IPv4 (20 bytes), TCP (20 bytes) and 10 bytes of payload.
+    fn tcp_frame() -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
+        f.extend_from_slice(&[0x45, 0, 0, 50, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0]);
+        f.extend_from_slice(&[10, 0, 0, 1, 192, 0, 2, 7]);
+        f.extend_from_slice(&[0xc3, 0x50, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18]);
+        f.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]);
+        f.extend_from_slice(b"0123456789");
+        f
+    }
+
+    #[test]
+    fn header_only_endpoints_agree_with_the_full_decode() {
+        let base = tcp_frame();
+        assert_eq!(
+            ethernet_ipv4_tcp_endpoints(LinkType::ETHERNET, &base),
+            Some((
+                IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+                50000,
+                IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7)),
+                443
+            ))
+        );
+        assert_eq!(
+            ethernet_ipv4_tcp_endpoints(LinkType::RAW, &base[14..]),
+            None
+        );
+        // Header bytes changed at random (ethertype, every IPv4 and TCP field) and frames
+        // cut short: whenever the header-only reading finds a TCP segment, the full decode
+        // finds the same one.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut found = 0;
+        for _ in 0..200_000 {
+            let mut f = base.clone();
+            for _ in 0..=random() % 3 {
+                let at = 12 + (random() % 44) as usize;
+                f[at] = random() as u8;
+            }
+            if random() % 4 == 0 {
+                f.truncate((random() % base.len() as u64) as usize);
+            }
+            let Some((src, src_port, dst, dst_port)) =
+                ethernet_ipv4_tcp_endpoints(LinkType::ETHERNET, &f)
+            else {
+                continue;
+            };
+            match decode(LinkType::ETHERNET, &f) {
+                Ok(Outcome::Packet(d)) => {
+                    assert_eq!(
+                        (d.src, d.src_port, d.dst, d.dst_port, d.ip_proto),
+                        (src, src_port, dst, dst_port, 6),
+                        "{f:02x?}"
+                    );
+                    assert!(matches!(d.l4, L4::Tcp { .. }));
+                    found += 1;
+                }
+                other => panic!("header-only reading found TCP, decode {other:?}: {f:02x?}"),
+            }
+        }
+        assert!(found > 20_000, "too few valid frames: {found}");
+    }
 
     fn arp_frame(operation: u8) -> Vec<u8> {
         let mut f = vec![0xff; 6];

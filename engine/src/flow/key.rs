@@ -69,13 +69,28 @@ impl FlowKey {
 /// alone). Cheaper than building the key, because every worker reading a capture file
 /// asks it of every packet.
 pub fn shard_of(d: &Decoded, workers: usize) -> usize {
+    shard_of_endpoints(
+        (d.src, d.src_port),
+        (d.dst, d.dst_port),
+        d.ip_proto,
+        workers,
+    )
+}
+
+/// [`shard_of`] a packet between two endpoints (address and port) over `ip_proto`.
+pub fn shard_of_endpoints(
+    src: (IpAddr, u16),
+    dst: (IpAddr, u16),
+    ip_proto: u8,
+    workers: usize,
+) -> usize {
     if workers <= 1 {
         return 0;
     }
-    let a = endpoint_bits(d.src, d.src_port);
-    let b = endpoint_bits(d.dst, d.dst_port);
+    let a = endpoint_bits(src.0, src.1);
+    let b = endpoint_bits(dst.0, dst.1);
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    let h = mix(mix(lo ^ u64::from(d.ip_proto) << 56) ^ hi);
+    let h = mix(mix(lo ^ u64::from(ip_proto) << 56) ^ hi);
     // The high bits of h * workers / 2^64: a range reduction without a division.
     ((u128::from(h) * workers as u128) >> 64) as usize
 }

@@ -9,7 +9,7 @@ mod timers;
 
 pub use dissectors::net::LocalNets;
 pub use history::History;
-pub use key::{shard_of, FlowKey};
+pub use key::{shard_of, shard_of_endpoints, FlowKey};
 pub use reassembly::{Chunk, Reassembler};
 pub use table::{ConnTable, Emitted, TableStats, TrackerConfig, TunnelRole, DISSECTOR_FAILURES};
 pub use tcp::{EndpointState, TcpState};

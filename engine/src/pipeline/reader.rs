@@ -5,8 +5,11 @@ use dissectors::{teredo, ConnId, Timestamp, Transport};
 
 use super::{PipelineConfig, RunStats};
 use crate::capture::RawPacket;
-use crate::decode::{decode, decode_ip, DecodeError, Decoded, FragmentTable, Outcome, L4};
-use crate::flow::{shard_of, ConnTable, FlowKey, TunnelRole};
+use crate::decode::{
+    decode, decode_ip, ethernet_ipv4_tcp_endpoints, DecodeError, Decoded, FragmentTable, Outcome,
+    L4,
+};
+use crate::flow::{shard_of, shard_of_endpoints, ConnTable, FlowKey, TunnelRole};
 
 /// Where a job's packet bytes are.
 pub(super) enum Bytes<'a> {
@@ -100,6 +103,18 @@ impl<'p> Reader<'p> {
         }
     }
 
+    /// Whether a sharing reader can tell from the headers alone that the packet belongs
+    /// to another worker's flow (then it need not decode it: for the common TCP packet the
+    /// decode was most of a worker's cost for the packets of the others).
+    fn another_workers(&self, p: &RawPacket<'_>) -> bool {
+        let Some((index, readers)) = self.share else {
+            return false;
+        };
+        ethernet_ipv4_tcp_endpoints(p.link, p.data).is_some_and(|(src, sport, dst, dport)| {
+            shard_of_endpoints((src, sport), (dst, dport), IP_PROTO_TCP, readers) != index
+        })
+    }
+
     fn owns(&self, d: &Decoded) -> bool {
         self.share
             .is_none_or(|(index, readers)| shard_of(d, readers) == index)
@@ -129,6 +144,9 @@ impl<'p> Reader<'p> {
         self.stats.last_ts = Some(p.ts);
         self.clock = self.clock.max(p.ts);
         let clock = self.clock;
+        if self.another_workers(p) {
+            return;
+        }
         let (decoded, bytes) = match decode(p.link, p.data) {
             Ok(Outcome::Packet(decoded)) => (decoded, Bytes::Borrowed(p.data)),
             Ok(Outcome::Fragment(f)) => {
@@ -214,3 +232,4 @@ impl<'p> Reader<'p> {
     }
 }
 const IPV6_NO_NEXT_HEADER: u8 = 59;
+const IP_PROTO_TCP: u8 = 6;
