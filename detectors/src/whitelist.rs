@@ -95,14 +95,14 @@ pub struct Whitelist {
     ips: HashMap<IpAddr, Entry>,
     /// CIDR entries (an extension of Slips' `ip` type), in file order.
     nets: Vec<(Cidr, Entry)>,
+    /// The listed domains; once loading is done, every whitelisted domain (listed, from
+    /// Tranco, or of a whitelisted organisation) with the entry that applies to it, taken
+    /// in that order of precedence: one lookup per label of a name, where each label took
+    /// one per source and organisation (hosts known by hundreds of names made that a
+    /// visible cost of every evidence).
     domains: HashMap<String, Entry>,
     macs: HashMap<MacAddr, Entry>,
     orgs: Vec<Org>,
-    /// Every whitelisted domain (listed, from Tranco, or of a whitelisted organisation)
-    /// with the entry that applies to it, taken in that order of precedence: one lookup
-    /// per label of a name, where each label took one per source and organisation (hosts
-    /// known by hundreds of names made that a visible cost of every evidence).
-    names: HashMap<String, Entry>,
     any_flows: bool,
     sources: WhitelistSources,
     loaded_mtimes: Vec<Option<SystemTime>>,
@@ -146,7 +146,7 @@ impl Whitelist {
                 }
             }
         }
-        wl.index_names(tranco);
+        wl.index_domains(tranco);
         wl.loaded_mtimes = mtimes(&sources);
         wl.sources = sources;
         Ok((wl, warnings))
@@ -161,7 +161,7 @@ impl Whitelist {
         let mut warnings = Vec::new();
         let mut wl = Whitelist::default();
         wl.parse_into(text, path, orgs_dir, &mut warnings)?;
-        wl.index_names(HashSet::new());
+        wl.index_domains(HashSet::new());
         // No file behind it: never "changed on disk".
         wl.loaded_mtimes = mtimes(&wl.sources);
         Ok((wl, warnings))
@@ -179,7 +179,7 @@ impl Whitelist {
     pub fn is_empty(&self) -> bool {
         self.ips.is_empty()
             && self.nets.is_empty()
-            && self.names.is_empty()
+            && self.domains.is_empty()
             && self.macs.is_empty()
             && self.orgs.iter().all(|o| o.entry.is_none())
     }
@@ -327,7 +327,7 @@ impl Whitelist {
         let domain = lower(domain);
         let mut d: &str = domain.trim_end_matches('.');
         loop {
-            if let Some(e) = self.names.get(d) {
+            if let Some(e) = self.domains.get(d) {
                 return Some(*e);
             }
             match d.split_once('.') {
@@ -337,21 +337,19 @@ impl Whitelist {
         }
     }
 
-    /// Builds `names` once everything else is loaded, with Tranco's domains.
-    fn index_names(&mut self, tranco: HashSet<String>) {
-        let mut names: HashMap<String, Entry> =
-            self.domains.iter().map(|(d, e)| (d.clone(), *e)).collect();
+    /// Adds Tranco's and the whitelisted organisations' domains to `domains`, behind the
+    /// listed ones, once everything else is loaded.
+    fn index_domains(&mut self, tranco: HashSet<String>) {
         for d in tranco {
-            names.entry(d).or_insert(TRANCO_ENTRY);
+            self.domains.entry(d).or_insert(TRANCO_ENTRY);
         }
         for org in &self.orgs {
             if let Some(e) = org.entry {
                 for d in &org.domains {
-                    names.entry_ref(d.as_str()).or_insert(e);
+                    self.domains.entry_ref(d.as_str()).or_insert(e);
                 }
             }
         }
-        self.names = names;
     }
 
     /// Whether `domain` (or a parent domain) is whitelisted for `dir` and `ignore`.

@@ -31,16 +31,6 @@ enum Message<'a> {
     Tick(Timestamp),
 }
 
-/// How the dispatcher treats a full worker queue.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Backpressure {
-    /// Wait (reading a file: nothing is lost by waiting).
-    Wait,
-    /// Drop the oldest queued batch and count its packets (live capture: waiting would
-    /// only move the loss into the kernel, where it is counted less precisely).
-    DropOldest,
-}
-
 pub(super) struct Threads<'a> {
     senders: Vec<Sender<Message<'a>>>,
     /// The receiving ends, used to take the oldest batch out of a full queue.
@@ -83,13 +73,12 @@ pub(super) struct Dispatcher<'a> {
     last_tick: Timestamp,
     /// The latest network time seen.
     latest: Timestamp,
-    backpressure: Backpressure,
     /// Packets dropped because a worker fell behind.
     pub(super) dropped: u64,
 }
 
 impl<'a> Dispatcher<'a> {
-    fn new(mode: Mode<'a>, config: &PipelineConfig, backpressure: Backpressure) -> Self {
+    fn new(mode: Mode<'a>, config: &PipelineConfig) -> Self {
         Dispatcher {
             mode,
             workers: config.workers.max(1),
@@ -97,28 +86,14 @@ impl<'a> Dispatcher<'a> {
             tick_micros: config.tick_micros,
             last_tick: Timestamp(i64::MIN),
             latest: Timestamp(i64::MIN),
-            backpressure,
             dropped: 0,
         }
     }
 
-    /// Hands a job whose bytes live as long as the dispatcher to its flow table.
-    pub(super) fn push(&mut self, job: Job<'a>) {
-        if self.run_inline(&job) {
-            return;
-        }
-        if let Mode::Threads(threads) = &mut self.mode {
-            let w = job.shard(self.workers);
-            threads.pending[w].jobs.push(job);
-            if threads.pending[w].jobs.len() >= self.batch_size {
-                self.send(w);
-            }
-        }
-    }
-
-    /// Hands a job whose bytes are only borrowed for this call (a live packet): they are
+    /// Hands a job to its flow table: run at once by an inline dispatcher; queued for
+    /// its worker thread otherwise (live capture), its bytes, only borrowed for this call,
     /// copied into the worker's batch buffer.
-    pub(super) fn push_copied(&mut self, job: Job<'_>) {
+    pub(super) fn push(&mut self, job: Job<'_>) {
         if self.run_inline(&job) {
             return;
         }
@@ -172,22 +147,18 @@ impl<'a> Dispatcher<'a> {
             .unwrap_or_else(|_| Batch::with_capacity(self.batch_size));
         let mut batch = std::mem::replace(&mut threads.pending[w], fresh);
         batch.data.shrink_to(1 << 20);
+        // A full queue loses its oldest batch, counted: the workers serve live capture,
+        // where waiting would only move the loss into the kernel, counted less precisely.
         let mut message = Message::Batch(batch);
         loop {
-            match self.backpressure {
-                Backpressure::Wait => {
-                    let _ = threads.senders[w].send(message);
-                    return;
-                }
-                Backpressure::DropOldest => match threads.senders[w].try_send(message) {
-                    Ok(()) | Err(TrySendError::Disconnected(_)) => return,
-                    Err(TrySendError::Full(m)) => {
-                        message = m;
-                        if let Ok(Message::Batch(old)) = threads.heads[w].try_recv() {
-                            self.dropped += old.jobs.len() as u64;
-                        }
+            match threads.senders[w].try_send(message) {
+                Ok(()) | Err(TrySendError::Disconnected(_)) => return,
+                Err(TrySendError::Full(m)) => {
+                    message = m;
+                    if let Ok(Message::Batch(old)) = threads.heads[w].try_recv() {
+                        self.dropped += old.jobs.len() as u64;
                     }
-                },
+                }
             }
         }
     }
@@ -271,7 +242,6 @@ fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
 /// `source`.
 fn inline_dispatcher<'a>(
     config: &PipelineConfig,
-    backpressure: Backpressure,
     out: Sender<ToMerge>,
     source: usize,
     finish_here: bool,
@@ -286,7 +256,6 @@ fn inline_dispatcher<'a>(
             batch: Vec::new(),
         },
         config,
-        backpressure,
     )
 }
 
@@ -336,8 +305,7 @@ pub(super) fn with_sharded_dispatchers<'a, R: Send>(
                         if config.pin {
                             pin_current_thread(index);
                         }
-                        let mut dispatcher =
-                            inline_dispatcher(config, Backpressure::Wait, out, index, true);
+                        let mut dispatcher = inline_dispatcher(config, out, index, true);
                         let result = feed(index, &mut dispatcher);
                         (result, finish_inline(dispatcher).0)
                     })
@@ -356,7 +324,6 @@ pub(super) fn with_sharded_dispatchers<'a, R: Send>(
 /// dropped for backpressure.
 pub(super) fn with_dispatcher<'a, R>(
     config: &PipelineConfig,
-    backpressure: Backpressure,
     sink: &mut (dyn FnMut(Record) + Send),
     feed: impl FnOnce(&mut Dispatcher<'a>) -> R,
 ) -> (R, Vec<TableStats>, u64) {
@@ -390,7 +357,7 @@ pub(super) fn with_dispatcher<'a, R>(
                     }
                 })
                 .expect("cannot start the finishing thread");
-            let mut dispatcher = inline_dispatcher(config, backpressure, table_tx, 0, false);
+            let mut dispatcher = inline_dispatcher(config, table_tx, 0, false);
             let result = feed(&mut dispatcher);
             let (stats, dropped) = finish_inline(dispatcher);
             join(finisher);
@@ -432,7 +399,6 @@ pub(super) fn with_dispatcher<'a, R>(
                     .collect(),
             }),
             config,
-            backpressure,
         );
         let result = feed(&mut dispatcher);
         dispatcher.final_tick();

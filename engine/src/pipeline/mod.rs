@@ -24,7 +24,7 @@ use crate::capture::{
 };
 use crate::decode::{FragmentLimits, FragmentStats};
 use crate::flow::{TableStats, TrackerConfig};
-use dispatch::{with_dispatcher, with_sharded_dispatchers, Backpressure, Dispatcher};
+use dispatch::{with_dispatcher, with_sharded_dispatchers, Dispatcher};
 use reader::Reader;
 
 #[derive(Clone, Debug)]
@@ -160,9 +160,7 @@ pub fn run_file_until(
             .expect("cannot start the pager thread");
         let read = if workers == 1 {
             let (reader, tables, _) =
-                with_dispatcher(config, Backpressure::Wait, sink, |dispatcher| {
-                    run.read(0, dispatcher)
-                });
+                with_dispatcher(config, sink, |dispatcher| run.read(0, dispatcher));
             (reader, tables)
         } else {
             let (mut readers, tables) =
@@ -395,57 +393,56 @@ pub fn run_live(
         interfaces: counters.clone(),
         ..LiveStatus::default()
     });
-    let ((), tables, dropped) =
-        with_dispatcher(config, Backpressure::DropOldest, sink, |dispatcher| {
-            let mut next_status = Instant::now() + status_every;
-            let mut number = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let mut idle = true;
-                for (source, &i) in sources.iter_mut().zip(&owner) {
-                    let link = source.link();
-                    let counter = &mut counters[i];
-                    let read = source.read_batch(LIVE_BATCH, &mut |p| {
-                        number += 1;
-                        counter.packets += 1;
-                        counter.bytes += u64::from(p.wire_len);
-                        let raw = RawPacket {
-                            ts: p.ts,
-                            link,
-                            data: p.data,
-                            wire_len: p.wire_len,
-                            number,
-                            interface: u16::try_from(i).ok(),
-                        };
-                        reader.decode(&raw, &mut |job| dispatcher.push_copied(job));
-                    });
-                    match read {
-                        Ok(0) => {}
-                        Ok(_) => idle = false,
-                        Err(e) => {
-                            failure = Some(e);
-                            stop.store(true, Ordering::Relaxed);
-                            break;
-                        }
+    let ((), tables, dropped) = with_dispatcher(config, sink, |dispatcher| {
+        let mut next_status = Instant::now() + status_every;
+        let mut number = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let mut idle = true;
+            for (source, &i) in sources.iter_mut().zip(&owner) {
+                let link = source.link();
+                let counter = &mut counters[i];
+                let read = source.read_batch(LIVE_BATCH, &mut |p| {
+                    number += 1;
+                    counter.packets += 1;
+                    counter.bytes += u64::from(p.wire_len);
+                    let raw = RawPacket {
+                        ts: p.ts,
+                        link,
+                        data: p.data,
+                        wire_len: p.wire_len,
+                        number,
+                        interface: u16::try_from(i).ok(),
+                    };
+                    reader.decode(&raw, &mut |job| dispatcher.push(job));
+                });
+                match read {
+                    Ok(0) => {}
+                    Ok(_) => idle = false,
+                    Err(e) => {
+                        failure = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                        break;
                     }
                 }
-                if idle {
-                    wait_for_packets(&mut poll_fds, options.timeout_ms);
-                    // With no traffic, network time follows the wall clock, so connections
-                    // still time out and records are still released.
-                    reader.clock = reader.clock.max(wall_clock());
-                }
-                dispatcher.clock(reader.clock);
-                if Instant::now() >= next_status {
-                    next_status += status_every;
-                    read_kernel_stats(&sources, &owner, &mut counters);
-                    status(&LiveStatus {
-                        interfaces: counters.clone(),
-                        decode_errors: reader.stats.decode_error_total(),
-                        queue_drops: dispatcher.dropped,
-                    });
-                }
             }
-        });
+            if idle {
+                wait_for_packets(&mut poll_fds, options.timeout_ms);
+                // With no traffic, network time follows the wall clock, so connections
+                // still time out and records are still released.
+                reader.clock = reader.clock.max(wall_clock());
+            }
+            dispatcher.clock(reader.clock);
+            if Instant::now() >= next_status {
+                next_status += status_every;
+                read_kernel_stats(&sources, &owner, &mut counters);
+                status(&LiveStatus {
+                    interfaces: counters.clone(),
+                    decode_errors: reader.stats.decode_error_total(),
+                    queue_drops: dispatcher.dropped,
+                });
+            }
+        }
+    });
     read_kernel_stats(&sources, &owner, &mut counters);
     status(&LiveStatus {
         interfaces: counters,

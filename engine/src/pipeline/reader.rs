@@ -103,16 +103,14 @@ impl<'p> Reader<'p> {
         }
     }
 
-    /// Whether a sharing reader can tell from the headers alone that the packet belongs
-    /// to another worker's flow (then it need not decode it: for the common TCP packet the
-    /// decode was most of a worker's cost for the packets of the others).
-    fn another_workers(&self, p: &RawPacket<'_>) -> bool {
-        let Some((index, readers)) = self.share else {
-            return false;
-        };
-        ethernet_ipv4_tcp_endpoints(p.link, p.data).is_some_and(|(src, sport, dst, dport)| {
-            shard_of_endpoints((src, sport), (dst, dport), IP_PROTO_TCP, readers) != index
-        })
+    /// Whether a sharing reader's packet is its own, when the headers alone tell (a plain
+    /// TCP segment): another worker's is then skipped undecoded (for the common TCP packet
+    /// the decode was most of a worker's cost for the packets of the others), and its own
+    /// is not asked again once decoded.
+    fn owner_from_headers(&self, p: &RawPacket<'_>) -> Option<bool> {
+        let (index, readers) = self.share?;
+        let (src, sport, dst, dport) = ethernet_ipv4_tcp_endpoints(p.link, p.data)?;
+        Some(shard_of_endpoints((src, sport), (dst, dport), IP_PROTO_TCP, readers) == index)
     }
 
     fn owns(&self, d: &Decoded) -> bool {
@@ -144,9 +142,11 @@ impl<'p> Reader<'p> {
         self.stats.last_ts = Some(p.ts);
         self.clock = self.clock.max(p.ts);
         let clock = self.clock;
-        if self.another_workers(p) {
-            return;
-        }
+        let known_own = match self.owner_from_headers(p) {
+            Some(false) => return,
+            Some(true) => true,
+            None => false,
+        };
         let (decoded, bytes) = match decode(p.link, p.data) {
             Ok(Outcome::Packet(decoded)) => (decoded, Bytes::Borrowed(p.data)),
             Ok(Outcome::Fragment(f)) => {
@@ -191,7 +191,7 @@ impl<'p> Reader<'p> {
                     });
                 }
             }
-            None if self.owns(&decoded) => emit(Job {
+            None if known_own || self.owns(&decoded) => emit(Job {
                 clock,
                 ts: p.ts,
                 decoded,
