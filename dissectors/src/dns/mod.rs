@@ -20,6 +20,8 @@ pub mod parser;
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
+use smallvec::SmallVec;
+
 use crate::analyzer::{Context, Dissector};
 use crate::conn::{ConnId, Transport};
 use crate::time::{Interval, Timestamp};
@@ -267,7 +269,8 @@ struct TcpStream {
 pub struct DnsDissector {
     first_message: bool,
     confirmed: bool,
-    slots: Vec<Option<Slot>>,
+    /// Most connections carry one session: its slot lies in the dissector itself.
+    slots: SmallVec<[Option<Slot>; 1]>,
     free: Vec<usize>,
     /// Zeek's `c$dns`: the session the current (or last) message selected.
     cur: Option<usize>,
@@ -313,8 +316,6 @@ impl DnsDissector {
                 i
             }
             None => {
-                // Most connections carry one session: room for one at first, not four.
-                self.slots.reserve_exact(usize::from(self.slots.is_empty()));
                 self.slots.push(Some(slot));
                 self.slots.len() - 1
             }
@@ -544,7 +545,10 @@ impl DnsDissector {
             rec.rtt = (rtt.0 != 0).then_some(rtt);
         }
         if let Some(data) = data {
-            rec.answers.get_or_insert_with(Vec::new).push(DnsAnswer {
+            // Room for the message's answers at once (a hostile count gets a few).
+            let room = usize::from(hdr.ancount).min(16);
+            let answers = rec.answers.get_or_insert_with(|| Vec::with_capacity(room));
+            answers.push(DnsAnswer {
                 name: rr.name,
                 rtype: rr.rtype,
                 class: rr.class,

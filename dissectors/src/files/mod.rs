@@ -309,6 +309,20 @@ impl FileTracker {
         if self.sniffed {
             return Sniff::Done;
         }
+        if self.bof.is_empty() && data.len() >= magic::BOF_BUFFER_SIZE {
+            // The beginning of the file lies whole in this piece: sniffed where it lies.
+            self.sniffed = true;
+            self.mime_type = magic::sniff(&data[..magic::BOF_BUFFER_SIZE]);
+            return Sniff::Now(self.mime_type);
+        }
+        if self.bof.capacity() == 0 {
+            // Room for what the buffer will hold, taken once instead of grown into.
+            let expected = self
+                .total_bytes
+                .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+            self.bof
+                .reserve_exact(magic::BOF_BUFFER_SIZE.min(expected).max(data.len()));
+        }
         let room = magic::BOF_BUFFER_SIZE.saturating_sub(self.bof.len());
         self.bof.extend_from_slice(&data[..data.len().min(room)]);
         if self.bof.len() >= magic::BOF_BUFFER_SIZE {
@@ -435,6 +449,35 @@ mod tests {
         );
         assert_eq!(r.sha256, None);
         assert_eq!(r.analyzers, vec!["MD5", "SHA1"]);
+    }
+
+    /// The MIME type is decided on the first 4096 bytes whether they come in one piece
+    /// (sniffed where they lie) or in many (gathered first), and at the same byte.
+    #[test]
+    fn the_beginning_of_a_file_is_sniffed_the_same_in_one_piece_or_many() {
+        let mut content =
+            b"<?xml version=\"1.0\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\">".to_vec();
+        content.resize(9000, b' ');
+        let mut verdicts = Vec::new();
+        for chunk in [9000, 4096, 5000, 1448, 100, 1] {
+            let mut f =
+                FileTracker::new(Uid::file(3), "HTTP", false, Timestamp(0), Hashes::default());
+            f.set_total_bytes(content.len() as u64);
+            let mut fed = 0;
+            let mut decided = None;
+            for piece in content.chunks(chunk) {
+                fed += piece.len();
+                if let Sniff::Now(m) = f.data(Timestamp(0), piece) {
+                    assert!(decided.is_none());
+                    decided = Some((m, fed.min(4096)));
+                }
+            }
+            let r = f.into_record(None);
+            assert_eq!(r.seen_bytes, 9000);
+            verdicts.push((decided, r.mime_type));
+        }
+        assert!(verdicts[0].1.is_some(), "{verdicts:?}");
+        assert!(verdicts.iter().all(|v| *v == verdicts[0]), "{verdicts:?}");
     }
 
     /// The digests of `content` fed in `chunk`-byte pieces with `hashes`, finished.

@@ -533,7 +533,17 @@ impl HttpDissector {
     }
 
     fn init_message(&mut self, cx: &mut Context<'_>, is_orig: bool, expect: ExpectBody) {
-        self.side(is_orig).msg = Some(Message::new(expect));
+        let mut msg = Message::new(expect);
+        let side = self.side(is_orig);
+        if let Some(old) = side.msg.take() {
+            // The previous message's buffers serve this one: a connection with many
+            // messages allocates them once.
+            msg.header = old.header;
+            msg.header.clear();
+            msg.staged = old.staged;
+            msg.staged.clear();
+        }
+        side.msg = Some(msg);
         self.script.begin_entity(cx, is_orig);
     }
 
@@ -559,6 +569,9 @@ impl HttpDissector {
                 self.finish_header(cx, is_orig);
                 if let Some(m) = self.side(is_orig).msg.as_mut() {
                     m.header.clear();
+                    if m.header.capacity() == 0 {
+                        m.header.reserve(line.len().max(LINE_ROOM));
+                    }
                     m.header.extend_from_slice(line);
                     m.has_header = true;
                 }
@@ -791,6 +804,10 @@ impl HttpDissector {
             };
             let room = ENTITY_CHUNK - msg.staged.len();
             let n = room.min(piece.len());
+            if msg.staged.capacity() == 0 {
+                // Room for a whole chunk at once rather than grown into piece by piece.
+                msg.staged.reserve_exact(ENTITY_CHUNK);
+            }
             msg.staged.extend_from_slice(&piece[..n]);
             piece = &piece[n..];
             if msg.staged.len() >= ENTITY_CHUNK {

@@ -2,8 +2,6 @@
 //! pairing of pipelined requests and replies into `HTTP::Info` records, header-derived
 //! fields, and the file ids / names / MIME types attached to a transaction.
 
-use std::collections::BTreeMap;
-
 use super::parse::{decode_base64, filename_from_disposition};
 use super::record::HttpRecord;
 use crate::analyzer::Context;
@@ -36,8 +34,61 @@ struct Tx {
     resp_mime_depth: u64,
 }
 
+/// Transactions by key, in key order. A connection has one or two pending at a time (at
+/// most [`MAX_PENDING`]): a sorted vector finds them as fast as a tree, and its one slot
+/// is a fraction of the tree node that held eleven records per connection.
+#[derive(Default)]
+struct Pending(Vec<(u64, Tx)>);
+
+impl Pending {
+    fn position(&self, key: u64) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&key, |(k, _)| *k)
+    }
+
+    fn contains_key(&self, key: &u64) -> bool {
+        self.position(*key).is_ok()
+    }
+
+    fn get(&self, key: &u64) -> Option<&Tx> {
+        self.position(*key).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, key: &u64) -> Option<&mut Tx> {
+        self.position(*key).ok().map(|i| &mut self.0[i].1)
+    }
+
+    fn insert(&mut self, key: u64, tx: Tx) {
+        match self.position(key) {
+            Ok(i) => self.0[i].1 = tx,
+            Err(i) => {
+                if self.0.capacity() == 0 {
+                    self.0.reserve_exact(1);
+                }
+                self.0.insert(i, (key, tx));
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &u64) -> Option<Tx> {
+        self.position(*key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl IntoIterator for Pending {
+    type Item = (u64, Tx);
+    type IntoIter = std::vec::IntoIter<(u64, Tx)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
 pub struct Script {
-    pending: BTreeMap<u64, Tx>,
+    pending: Pending,
     current_request: u64,
     current_response: u64,
     trans_depth: u64,
@@ -62,7 +113,7 @@ fn push_limited<T>(v: &mut Option<Vec<T>>, item: T) -> bool {
 impl Script {
     pub fn new(capture_password: bool) -> Self {
         Script {
-            pending: BTreeMap::new(),
+            pending: Pending::default(),
             current_request: 0,
             current_response: 0,
             trans_depth: 0,
@@ -326,5 +377,51 @@ impl Script {
             }
         }
         self.cur = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::{ConnId, Transport};
+    use crate::time::Timestamp;
+
+    fn tx(depth: u64) -> Tx {
+        let id = ConnId {
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: 1,
+            resp_h: "10.0.0.2".parse().unwrap(),
+            resp_p: 80,
+            proto: Transport::Tcp,
+        };
+        Tx {
+            rec: HttpRecord::new(Timestamp(0), Uid::connection(1), id, depth),
+            entity: None,
+            orig_mime_depth: 0,
+            resp_mime_depth: 0,
+        }
+    }
+
+    /// The pending transactions behave as the ordered map they replace: found by key,
+    /// replaced on a second insert, and handed out in key order whatever the insertion
+    /// order.
+    #[test]
+    fn pending_transactions_are_kept_in_key_order() {
+        let mut p = Pending::default();
+        for k in [5, 1, 3, 2, 4] {
+            p.insert(k, tx(k * 10));
+        }
+        p.insert(3, tx(33));
+        assert_eq!(p.len(), 5);
+        assert!(p.contains_key(&4) && !p.contains_key(&6));
+        assert_eq!(p.get(&3).map(|t| t.rec.trans_depth), Some(33));
+        p.get_mut(&2).unwrap().orig_mime_depth = 7;
+        assert_eq!(p.remove(&1).map(|t| t.rec.trans_depth), Some(10));
+        assert!(p.remove(&1).is_none());
+        let order: Vec<(u64, u64, u64)> = p
+            .into_iter()
+            .map(|(k, t)| (k, t.rec.trans_depth, t.orig_mime_depth))
+            .collect();
+        assert_eq!(order, [(2, 20, 7), (3, 33, 0), (4, 40, 0), (5, 50, 0)]);
     }
 }

@@ -35,6 +35,10 @@ use consts::{KeyExchange, SSLV2, SSLV3, TLSV10, TLSV11, TLSV12, TLSV13};
 
 /// Longest handshake message buffered (a certificate chain is rarely above 64 KiB).
 const MAX_HANDSHAKE_MESSAGE: usize = 1 << 20;
+/// Most room reserved at once for a record or handshake message that arrives in pieces:
+/// a TLS record's largest ciphertext (RFC 8446 5.2) with its header. Larger ones grow as
+/// their bytes come, so a header alone cannot make a connection hold much memory.
+const MAX_RESERVED: usize = 5 + (1 << 14) + 256;
 /// Zeek's `SSL::max_ssl_history_length`.
 const MAX_HISTORY: usize = 100;
 
@@ -229,6 +233,23 @@ pub struct SslDissector {
 /// DPD candidate: TLS may run over any TCP connection; the first bytes decide.
 pub fn candidate(id: &ConnId) -> Option<Box<dyn Dissector>> {
     (id.proto == Transport::Tcp).then(|| Box::new(SslDissector::default()) as Box<dyn Dissector>)
+}
+
+/// The length of the record or message that `piece` starts (its header of `header` bytes
+/// read by `body_len`), capped at [`MAX_RESERVED`]; 0 while the header is incomplete.
+fn whole_len(piece: &[u8], header: usize, body_len: fn(&[u8]) -> usize) -> usize {
+    piece
+        .get(..header)
+        .map_or(0, |h| (header + body_len(h)).min(MAX_RESERVED))
+}
+
+fn handshake_message_len(h: &[u8]) -> usize {
+    (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3])
+}
+
+/// A TLS record's length field (SSLv2 records are only ever read from the buffer).
+fn tls_record_len(h: &[u8]) -> usize {
+    usize::from(u16::from_be_bytes([h[3], h[4]]))
 }
 
 /// Whether `buf` starts like a ClientHello: a TLS handshake record (0x16 0x03 0x00-0x03)
@@ -426,7 +447,7 @@ impl SslDissector {
                     }
                 }
             } else {
-                usize::from(u16::from_be_bytes([h[3], h[4]]))
+                tls_record_len(&h)
             };
             let Some(body) = rest.get(5..5 + len) else {
                 break;
@@ -565,15 +586,38 @@ impl SslDissector {
 
     fn feed_handshake(&mut self, cx: &mut Context<'_>, is_orig: bool, data: &[u8]) {
         let d = dir(is_orig);
+        if self.dirs[d].handshake.is_empty() {
+            // Messages that lie whole in the record are read in place; only a message cut
+            // by the record's end waits in the buffer.
+            let used = self.handshake_messages(cx, is_orig, data);
+            if !self.done {
+                let rest = &data[used.min(data.len())..];
+                let buf = &mut self.dirs[d].handshake;
+                buf.reserve_exact(whole_len(rest, 4, handshake_message_len).max(rest.len()));
+                buf.extend_from_slice(rest);
+            }
+            return;
+        }
         let mut buf = std::mem::take(&mut self.dirs[d].handshake);
         buf.extend_from_slice(data);
+        let used = self.handshake_messages(cx, is_orig, &buf);
+        if self.done {
+            buf.clear();
+        } else {
+            buf.drain(..used.min(buf.len()));
+        }
+        self.dirs[d].handshake = buf;
+    }
+
+    /// Handles the whole handshake messages at the start of `buf`; returns the bytes they
+    /// took.
+    fn handshake_messages(&mut self, cx: &mut Context<'_>, is_orig: bool, buf: &[u8]) -> usize {
         let mut pos = 0usize;
         while !self.done {
             let Some(rest) = buf.get(pos..) else { break };
             let Some(hdr) = rest.get(..4) else { break };
             let msg_type = hdr[0];
-            let len =
-                (usize::from(hdr[1]) << 16) | (usize::from(hdr[2]) << 8) | usize::from(hdr[3]);
+            let len = handshake_message_len(hdr);
             if len > MAX_HANDSHAKE_MESSAGE {
                 self.violation(cx);
                 break;
@@ -584,12 +628,7 @@ impl SslDissector {
             self.handshake_message(cx, is_orig, msg_type, body);
             pos += 4 + len;
         }
-        if self.done {
-            buf.clear();
-        } else {
-            buf.drain(..pos.min(buf.len()));
-        }
-        self.dirs[d].handshake = buf;
+        pos
     }
 
     /// `check_flipped` of Zeek's handshake analyzer.
@@ -889,15 +928,33 @@ impl Dissector for SslDissector {
             return;
         }
         let d = dir(is_orig);
+        if !self.started && self.dirs[d].records.is_empty() {
+            // The first bytes usually tell at once: decided where they lie.
+            match looks_like_client_hello(data) {
+                None => {}
+                Some(false) => {
+                    self.violation(cx);
+                    return;
+                }
+                Some(true) => {
+                    self.started = true;
+                    // bytes the other side sent before the decision
+                    if !self.dirs[1 - d].records.is_empty() {
+                        self.process_records(cx, !is_orig);
+                    }
+                }
+            }
+        }
         if self.started && self.dirs[d].records.is_empty() {
             // Records that arrive whole are read where they lie; only a record cut short
             // waits in the buffer (copying every byte in first was most of the work on
             // long connections).
             let used = self.parse_records(cx, is_orig, data);
             if !(self.done || self.had_gap) {
-                self.dirs[d]
-                    .records
-                    .extend_from_slice(&data[used.min(data.len())..]);
+                let rest = &data[used.min(data.len())..];
+                let buf = &mut self.dirs[d].records;
+                buf.reserve_exact(whole_len(rest, 5, tls_record_len).max(rest.len()));
+                buf.extend_from_slice(rest);
             }
             return;
         }

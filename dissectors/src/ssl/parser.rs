@@ -81,11 +81,20 @@ pub struct Extension<'a> {
 /// Extensions follow the fixed part of a hello if at least two bytes remain: Zeek reads
 /// (and ignores) the total length, then extensions until the message ends.
 fn parse_extensions<'a>(c: &mut Cursor<'a>) -> Result<Vec<Extension<'a>>> {
-    let mut out = Vec::new();
     if c.remaining() < 2 {
-        return Ok(out);
+        return Ok(Vec::new());
     }
     c.u16()?;
+    // Counted first, so the list is allocated once (a browser's hello has a dozen or two).
+    let mut count = 0usize;
+    let mut ahead = *c;
+    while ahead.u16().is_ok() {
+        match ahead.u16().and_then(|len| ahead.bytes(usize::from(len))) {
+            Ok(_) => count += 1,
+            Err(_) => break,
+        }
+    }
+    let mut out = Vec::with_capacity(count);
     while !c.is_empty() {
         let kind = c.u16()?;
         let len = c.u16()?;
@@ -224,6 +233,7 @@ pub fn parse_u16_list(data: &[u8]) -> Result<Vec<u16>> {
     let mut c = Cursor::new(data);
     let len = c.u16()?;
     let mut list = Cursor::new(c.bytes(usize::from(len))?);
+    out.reserve_exact(list.remaining() / 2);
     while list.remaining() >= 2 {
         out.push(list.u16()?);
     }
@@ -248,7 +258,7 @@ pub fn parse_client_versions(data: &[u8]) -> Result<Vec<u16>> {
     let mut c = Cursor::new(data);
     let len = c.u8()?;
     let mut list = Cursor::new(c.bytes(usize::from(len))?);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(list.remaining() / 2);
     while list.remaining() >= 2 {
         out.push(list.u16()?);
     }

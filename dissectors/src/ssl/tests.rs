@@ -439,3 +439,131 @@ fn garbage_and_truncation_never_panic() {
         d.finish(&mut cx);
     }
 }
+
+/// The fixture's payloads as turns: runs of consecutive lines in one direction, joined.
+fn turns(text: &str) -> Vec<(bool, Vec<u8>)> {
+    let mut turns: Vec<(bool, Vec<u8>)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let mut parts = line.split_whitespace();
+        let is_orig = parts.next() == Some("o");
+        parts.next();
+        let hex = parts.next().unwrap_or("");
+        let bytes =
+            (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap());
+        match turns.last_mut() {
+            Some((dir, data)) if *dir == is_orig => data.extend(bytes),
+            _ => turns.push((is_orig, bytes.collect())),
+        }
+    }
+    turns
+}
+
+/// Each handshake record a direction sends before its ChangeCipherSpec, as two records:
+/// the first `cut(len)` bytes of its body, then the rest.
+fn split_handshake_records(
+    turns: &[(bool, Vec<u8>)],
+    cut: fn(usize) -> usize,
+) -> Vec<(bool, Vec<u8>)> {
+    let mut encrypted = [false; 2];
+    turns
+        .iter()
+        .map(|(is_orig, data)| {
+            let d = usize::from(!is_orig);
+            let mut out = Vec::new();
+            let mut pos = 0;
+            while pos < data.len() && !encrypted[d] {
+                let h = &data[pos..pos + 5];
+                let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+                let body = &data[pos + 5..pos + 5 + len];
+                let at = if h[0] == 22 { cut(len) } else { len };
+                for part in [&body[..at], &body[at..]] {
+                    if !part.is_empty() {
+                        out.extend_from_slice(&[h[0], h[1], h[2]]);
+                        out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+                        out.extend_from_slice(part);
+                    }
+                }
+                encrypted[d] = h[0] == 20;
+                pos += 5 + len;
+            }
+            out.extend_from_slice(&data[pos..]);
+            (*is_orig, out)
+        })
+        .collect()
+}
+
+fn run_turns(turns: &[(bool, Vec<u8>)], piece: usize) -> Vec<String> {
+    let id = ConnId {
+        orig_h: "10.0.0.1".parse().unwrap(),
+        orig_p: 50000,
+        resp_h: "10.0.0.2".parse().unwrap(),
+        resp_p: 443,
+        proto: Transport::Tcp,
+    };
+    let mut out = Vec::new();
+    let mut d = SslDissector::new();
+    for (is_orig, data) in turns {
+        for p in data.chunks(piece) {
+            let mut cx = Context::new(Uid::connection(1), &id, Timestamp(1), &mut out);
+            d.deliver(&mut cx, *is_orig, p);
+        }
+    }
+    let mut cx = Context::new(Uid::connection(1), &id, Timestamp(2), &mut out);
+    d.finish(&mut cx);
+    let run = Run {
+        records: out,
+        verdict: Verdict::Undecided,
+    };
+    let mut lines = tsv_lines(&ssl_records(&run));
+    lines.extend(tsv_lines(&x509_records(&run)));
+    lines
+}
+
+/// Handshake messages cut by a record's end, anywhere (in the 4-byte message header or
+/// the body), are put together from the buffer and give the same logs as whole ones,
+/// whether the records come whole or in pieces.
+#[test]
+fn handshake_messages_split_across_records() {
+    for text in [TLS12, EXT] {
+        let original = turns(text);
+        let expected = run_turns(&original, usize::MAX);
+        assert!(expected.len() > 1, "{expected:?}");
+        let cuts: [fn(usize) -> usize; 3] = [|len| len / 2, |len| len.min(2), |len| len.min(5)];
+        for cut in cuts {
+            let split = split_handshake_records(&original, cut);
+            assert_ne!(split, original);
+            for piece in [usize::MAX, 1500, 7] {
+                assert_eq!(run_turns(&split, piece), expected);
+            }
+        }
+    }
+}
+
+/// A record or handshake header that announces a large body reserves no more than
+/// `MAX_RESERVED` before the bytes come.
+#[test]
+fn announced_lengths_reserve_a_bounded_amount() {
+    let id = ConnId {
+        orig_h: "10.0.0.1".parse().unwrap(),
+        orig_p: 1,
+        resp_h: "10.0.0.2".parse().unwrap(),
+        resp_p: 443,
+        proto: Transport::Tcp,
+    };
+    let mut out = Vec::new();
+    let mut d = SslDissector::new();
+    let mut cx = Context::new(Uid::connection(1), &id, Timestamp(1), &mut out);
+    // a ClientHello record of the largest length, of which only 6 bytes come
+    d.deliver(&mut cx, true, &[0x16, 0x03, 0x01, 0xff, 0xff, 0x01]);
+    assert!(d.dirs[0].records.capacity() <= MAX_RESERVED);
+    // a whole record holding only the header of a handshake message of nearly 1 MiB
+    let mut d = SslDissector::new();
+    d.deliver(
+        &mut cx,
+        true,
+        &[0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x0f, 0xff, 0xff],
+    );
+    assert!(!d.done);
+    assert_eq!(d.dirs[0].handshake.len(), 4);
+    assert!(d.dirs[0].handshake.capacity() <= MAX_RESERVED);
+}

@@ -9,6 +9,7 @@ use dissectors::{
     Uid, Verdict,
 };
 use hashbrown::HashMap;
+use smallvec::SmallVec;
 
 use super::history::{mask, History};
 use super::key::FlowKey;
@@ -117,7 +118,8 @@ struct Dissectors {
     /// Bytes were delivered already (the roles can no longer be questioned).
     delivered: bool,
     active: Vec<Box<dyn Dissector>>,
-    services: Vec<&'static str>,
+    /// Most connections confirm one service or none: kept inline, not allocated.
+    services: SmallVec<[&'static str; 2]>,
 }
 
 /// Dissectors that panicked (a bug on hostile input): each is dropped from its
@@ -604,7 +606,7 @@ impl ConnTable {
                 attached: !self.config.dissect,
                 delivered: false,
                 active: Vec::new(),
-                services: Vec::new(),
+                services: SmallVec::new(),
             },
             inactivity,
             bad_checksums: [(0, 1); 2],
@@ -1024,7 +1026,7 @@ mod tests {
             attached: true,
             delivered: false,
             active: vec![Box::new(Panicking), Box::new(Confirming)],
-            services: Vec::new(),
+            services: SmallVec::new(),
         };
         let id = ConnId {
             orig_h: "10.0.0.1".parse().unwrap(),
@@ -1042,7 +1044,7 @@ mod tests {
         std::panic::set_hook(hook);
         assert_eq!(set.active.len(), 1);
         assert_eq!(set.active[0].service(), "good");
-        assert_eq!(set.services, ["good"]);
+        assert_eq!(set.services.as_slice(), ["good"]);
         assert!(DISSECTOR_FAILURES.load(AtomicOrdering::Relaxed) > before);
     }
 }

@@ -26,6 +26,10 @@ pub struct TimerWheel<T: DueAt> {
     current: BinaryHeap<Reverse<T>>,
     buckets: Vec<Vec<T>>,
     in_buckets: usize,
+    /// Storage of drained buckets, handed to buckets that fill for the first time: a
+    /// capture shorter than the wheel's turn visits each bucket once, and would otherwise
+    /// grow every bucket's vector from nothing.
+    spare: Vec<Vec<T>>,
     /// Timers beyond the wheel's reach.
     far: BinaryHeap<Reverse<T>>,
 }
@@ -37,6 +41,7 @@ impl<T: DueAt> Default for TimerWheel<T> {
             current: BinaryHeap::new(),
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             in_buckets: 0,
+            spare: Vec::new(),
             far: BinaryHeap::new(),
         }
     }
@@ -61,11 +66,21 @@ impl<T: DueAt> TimerWheel<T> {
         if bucket <= cursor {
             self.current.push(Reverse(timer));
         } else if bucket - cursor < BUCKETS {
-            self.buckets[bucket.rem_euclid(BUCKETS) as usize].push(timer);
-            self.in_buckets += 1;
+            self.push_to_bucket(bucket, timer);
         } else {
             self.far.push(Reverse(timer));
         }
+    }
+
+    fn push_to_bucket(&mut self, bucket: i64, timer: T) {
+        let slot = &mut self.buckets[bucket.rem_euclid(BUCKETS) as usize];
+        if slot.capacity() == 0 {
+            if let Some(storage) = self.spare.pop() {
+                *slot = storage;
+            }
+        }
+        slot.push(timer);
+        self.in_buckets += 1;
     }
 
     /// The first timer due at or before `now`, taken out; `None` when none is due.
@@ -94,9 +109,12 @@ impl<T: DueAt> TimerWheel<T> {
                 cursor + 1
             };
             self.cursor = Some(next);
-            let slot = &mut self.buckets[next.rem_euclid(BUCKETS) as usize];
-            self.in_buckets -= slot.len();
-            self.current.extend(slot.drain(..).map(Reverse));
+            let mut drained = std::mem::take(&mut self.buckets[next.rem_euclid(BUCKETS) as usize]);
+            self.in_buckets -= drained.len();
+            self.current.extend(drained.drain(..).map(Reverse));
+            if drained.capacity() > 0 {
+                self.spare.push(drained);
+            }
             while let Some(Reverse(t)) = self.far.peek().copied() {
                 let bucket = bucket_of(t.due_micros());
                 if bucket - next >= BUCKETS {
@@ -106,8 +124,7 @@ impl<T: DueAt> TimerWheel<T> {
                 if bucket <= next {
                     self.current.push(Reverse(t));
                 } else {
-                    self.buckets[bucket.rem_euclid(BUCKETS) as usize].push(t);
-                    self.in_buckets += 1;
+                    self.push_to_bucket(bucket, t);
                 }
             }
         }
