@@ -733,7 +733,7 @@ mod tests {
                 })
                 .collect(),
         );
-        Record::Dns(r)
+        Record::Dns(Box::new(r))
     }
 
     #[test]

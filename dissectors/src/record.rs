@@ -21,6 +21,9 @@ use crate::weird::WeirdRecord;
 use crate::x509::X509Record;
 use crate::zeek::{write_record_line, LogFormat, LogSet, ZeekRecord};
 
+/// Every variant holds its record boxed: records move several times between the
+/// dissectors, the flow table, the workers and the merge, and a 16-byte record moves in
+/// one step where the largest variant set the size of all (176 bytes).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Record {
     Conn(Box<ConnRecord>),
@@ -29,10 +32,10 @@ pub enum Record {
     /// de-duplicates x509.log across connections).
     X509(Box<X509Record>),
     Ssh(Box<SshRecord>),
-    Software(SoftwareRecord),
+    Software(Box<SoftwareRecord>),
     /// A `Software::found` sighting for `software::SoftwareTracker`; writes no log line.
-    SoftwareFound(SoftwareFound),
-    Dns(DnsRecord),
+    SoftwareFound(Box<SoftwareFound>),
+    Dns(Box<DnsRecord>),
     Http(Box<HttpRecord>),
     Files(Box<FileRecord>),
     Dhcp(Box<DhcpRecord>),
@@ -40,10 +43,10 @@ pub enum Record {
     DhcpMessage(Box<DhcpMessageRecord>),
     Notice(Box<NoticeRecord>),
     Weird(Box<WeirdRecord>),
-    Arp(ArpRecord),
+    Arp(Box<ArpRecord>),
     Smtp(Box<SmtpRecord>),
     Login(Box<LoginRecord>),
-    Tunnel(TunnelRecord),
+    Tunnel(Box<TunnelRecord>),
 }
 
 impl Record {
@@ -92,19 +95,19 @@ impl Record {
             Record::Ssl(r) => logs.write(r.as_ref()),
             Record::X509(r) => logs.write(r.as_ref()),
             Record::Ssh(r) => logs.write(r.as_ref()),
-            Record::Software(r) => logs.write(r),
+            Record::Software(r) => logs.write(r.as_ref()),
             Record::SoftwareFound(_) => Ok(()),
-            Record::Dns(r) => logs.write(r),
+            Record::Dns(r) => logs.write(r.as_ref()),
             Record::Http(r) => logs.write(r.as_ref()),
             Record::Files(r) => logs.write(r.as_ref()),
             Record::Dhcp(r) => logs.write(r.as_ref()),
             Record::DhcpMessage(_) => Ok(()),
             Record::Notice(r) => logs.write(r.as_ref()),
             Record::Weird(r) => logs.write(r.as_ref()),
-            Record::Arp(r) => logs.write(r),
+            Record::Arp(r) => logs.write(r.as_ref()),
             Record::Smtp(r) => logs.write(r.as_ref()),
             Record::Login(r) => logs.write(r.as_ref()),
-            Record::Tunnel(r) => logs.write(r),
+            Record::Tunnel(r) => logs.write(r.as_ref()),
         }
     }
 }
@@ -123,17 +126,17 @@ impl Record {
             Record::Ssl(r) => line(out, format, r.as_ref()),
             Record::X509(r) => line(out, format, r.as_ref()),
             Record::Ssh(r) => line(out, format, r.as_ref()),
-            Record::Software(r) => line(out, format, r),
-            Record::Dns(r) => line(out, format, r),
+            Record::Software(r) => line(out, format, r.as_ref()),
+            Record::Dns(r) => line(out, format, r.as_ref()),
             Record::Http(r) => line(out, format, r.as_ref()),
             Record::Files(r) => line(out, format, r.as_ref()),
             Record::Dhcp(r) => line(out, format, r.as_ref()),
             Record::Notice(r) => line(out, format, r.as_ref()),
             Record::Weird(r) => line(out, format, r.as_ref()),
-            Record::Arp(r) => line(out, format, r),
+            Record::Arp(r) => line(out, format, r.as_ref()),
             Record::Smtp(r) => line(out, format, r.as_ref()),
             Record::Login(r) => line(out, format, r.as_ref()),
-            Record::Tunnel(r) => line(out, format, r),
+            Record::Tunnel(r) => line(out, format, r.as_ref()),
             Record::SoftwareFound(_) | Record::DhcpMessage(_) => return None,
         })
     }
@@ -147,7 +150,7 @@ impl From<ConnRecord> for Record {
 
 impl From<DnsRecord> for Record {
     fn from(r: DnsRecord) -> Self {
-        Record::Dns(r)
+        Record::Dns(Box::new(r))
     }
 }
 
@@ -171,13 +174,13 @@ impl From<SshRecord> for Record {
 
 impl From<SoftwareRecord> for Record {
     fn from(r: SoftwareRecord) -> Self {
-        Record::Software(r)
+        Record::Software(Box::new(r))
     }
 }
 
 impl From<SoftwareFound> for Record {
     fn from(r: SoftwareFound) -> Self {
-        Record::SoftwareFound(r)
+        Record::SoftwareFound(Box::new(r))
     }
 }
 
@@ -219,7 +222,7 @@ impl From<WeirdRecord> for Record {
 
 impl From<ArpRecord> for Record {
     fn from(r: ArpRecord) -> Self {
-        Record::Arp(r)
+        Record::Arp(Box::new(r))
     }
 }
 
@@ -237,7 +240,7 @@ impl From<SmtpRecord> for Record {
 
 impl From<TunnelRecord> for Record {
     fn from(r: TunnelRecord) -> Self {
-        Record::Tunnel(r)
+        Record::Tunnel(Box::new(r))
     }
 }
 

@@ -178,7 +178,7 @@ fn dns_rows(recs: &[Record]) -> Vec<String> {
     let dns: Vec<&DnsRecord> = recs
         .iter()
         .filter_map(|r| match r {
-            Record::Dns(d) => Some(d),
+            Record::Dns(d) => Some(d.as_ref()),
             _ => None,
         })
         .collect();

@@ -394,10 +394,10 @@ mod tests {
     #[test]
     fn push_passes_other_records_through() {
         let mut t = SoftwareTracker::default();
-        let out = t.push(Record::SoftwareFound(found(1, "10.0.0.1", "OpenSSH_7.4")));
+        let out = t.push(found(1, "10.0.0.1", "OpenSSH_7.4").into());
         assert!(matches!(out.as_slice(), [Record::Software(_)]));
         assert!(t
-            .push(Record::SoftwareFound(found(2, "10.0.0.1", "OpenSSH_7.4")))
+            .push(found(2, "10.0.0.1", "OpenSSH_7.4").into())
             .is_empty());
         assert!(t.finish().is_empty());
     }

@@ -499,7 +499,7 @@ impl ConnTable {
     ) {
         self.stats.packets += 1;
         if let L4::Arp(arp) = d.l4 {
-            out.push(Record::Arp(arp_record(ts, d, &arp)));
+            out.push(arp_record(ts, d, &arp).into());
             return;
         }
         let key = FlowKey::of(d);
