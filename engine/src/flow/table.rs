@@ -298,7 +298,10 @@ pub struct ConnTable {
     index: HashTable<u32>,
     /// The random key of the index's hashes ([`FlowKey::index_hash`]).
     seed: u64,
-    slots: Vec<Option<Conn>>,
+    /// Connections boxed: a slot is written and cleared as one pointer (clearing an
+    /// inline 400-byte connection copied a whole empty one over it), and the vector grows
+    /// by copying pointers.
+    slots: Vec<Option<Box<Conn>>>,
     free: Vec<u32>,
     timers: TimerWheel<Timer>,
     /// Queue length at which the timers of ended connections are purged.
@@ -640,11 +643,11 @@ impl ConnTable {
         };
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize] = Some(conn);
+                self.slots[s as usize] = Some(Box::new(conn));
                 s
             }
             None => {
-                self.slots.push(Some(conn));
+                self.slots.push(Some(Box::new(conn)));
                 (self.slots.len() - 1) as u32
             }
         };
