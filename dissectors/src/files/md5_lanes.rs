@@ -1,20 +1,32 @@
-//! MD5 of many messages at once: eight independent messages per AVX2 register.
+//! MD5 of many messages at once: sixteen independent messages per AVX-512 register, or
+//! eight per AVX2 register.
 //!
 //! One MD5 is a chain of dependent steps that no CPU runs faster than about 5 cycles a
 //! byte, and files.log wants the MD5 of every HTTP body: it was a seventh of the CPU time
-//! of a run with every log. The bodies of a batch of records are independent, so each of
-//! eight 32-bit lanes runs the same steps on its own message; a lane that finishes takes
-//! the next message. Without AVX2 (or for a single message) the `md-5` crate does it.
+//! of a run with every log. The bodies of a batch of records are independent, so each
+//! 32-bit lane runs the same steps on its own message; a lane that finishes takes the next
+//! message. AVX-512 also has a rotate and a three-input logic instruction, which do in one
+//! step what takes three (the rotate) and two or three (each round's function) in AVX2.
+//! Without either (or for a single message) the `md-5` crate does it.
 
 use md5::{Digest, Md5};
 
 /// The MD5 digest of each message, in order.
 pub fn md5_all(messages: &[&[u8]]) -> Vec<[u8; 16]> {
     #[cfg(target_arch = "x86_64")]
-    if messages.len() > 1 && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
-        // this function's `target_feature`.
-        return unsafe { avx2::md5_all(messages) };
+    if messages.len() > 1 {
+        // Sixteen lanes for more than eight messages; fewer would leave most idle.
+        if messages.len() > 8 && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F (checked just above), the only requirement
+            // of `avx512::compress`. Its one-step rotation makes a lone lane as fast as the
+            // plain code, so it hands over only the last one.
+            return unsafe { in_lanes(messages, avx512::compress, 1) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above), the only requirement of
+            // `avx2::compress`. A full-width step would do eight lanes' work for two.
+            return unsafe { in_lanes(messages, avx2::compress, 2) };
+        }
     }
     messages.iter().map(|m| one(m)).collect()
 }
@@ -49,15 +61,9 @@ const SHIFTS: [u32; 64] = {
 
 /// One block of one message, the plain way: for the last messages of a run, when too
 /// few are left to fill the lanes.
-fn compress_one(state: &mut [u32; 4], block: &[u8], k: &[u32; 64]) {
-    let m: [u32; 16] = std::array::from_fn(|w| {
-        u32::from_le_bytes([
-            block[4 * w],
-            block[4 * w + 1],
-            block[4 * w + 2],
-            block[4 * w + 3],
-        ])
-    });
+fn compress_one(state: &mut [u32; 4], block: &[u8; 64], k: &[u32; 64]) {
+    let words = block.as_chunks::<4>().0;
+    let m: [u32; 16] = std::array::from_fn(|w| u32::from_le_bytes(words[w]));
     let [mut a, mut b, mut c, mut d] = *state;
     for i in 0..64 {
         let f = match i / 16 {
@@ -138,94 +144,112 @@ impl<'m> Blocks<'m> {
         self.whole + self.tail_blocks
     }
 
-    fn block(&self, n: usize) -> &[u8] {
-        if n < self.whole {
-            &self.message[n * 64..n * 64 + 64]
+    fn block(&self, n: usize) -> &[u8; 64] {
+        let (blocks, n) = if n < self.whole {
+            (self.message.as_chunks::<64>().0, n)
         } else {
-            let t = n - self.whole;
-            &self.tail[t * 64..t * 64 + 64]
+            (self.tail.as_chunks::<64>().0, n - self.whole)
+        };
+        &blocks[n]
+    }
+}
+
+/// A message being hashed in a lane.
+struct Lane<'m> {
+    index: usize,
+    blocks: Blocks<'m>,
+    next: usize,
+}
+
+/// One 64-byte block of each of `LANES` messages: the state of each lane (`state[word][lane]`)
+/// and the block's sixteen words of each lane (`words[word][lane]`), with the round constants.
+type Compress<const LANES: usize> =
+    unsafe fn(&mut [[u32; LANES]; 4], &[[u32; LANES]; 16], &[u32; 64]);
+
+/// The digests of `messages`, hashed `LANES` at a time by `compress`; once no more than
+/// `plain_from` lanes are busy (and nothing is left to start), they finish one by one the
+/// plain way.
+///
+/// # Safety
+/// `compress` must be safe to call on this CPU (its target features present).
+unsafe fn in_lanes<'m, const LANES: usize>(
+    messages: &[&'m [u8]],
+    compress: Compress<LANES>,
+    plain_from: usize,
+) -> Vec<[u8; 16]> {
+    let k = constants();
+    let mut digests = vec![[0u8; 16]; messages.len()];
+    // Longest first, so that lanes end close together: the short messages come last
+    // and fill the gaps.
+    let mut order: Vec<usize> = (0..messages.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(messages[i].len()));
+    let mut queue = order.into_iter().map(|i| (i, messages[i]));
+    let mut lanes: [Option<Lane<'m>>; LANES] = std::array::from_fn(|_| None);
+    let mut state = [[0u32; LANES]; 4];
+    let mut take = |lane: &mut Option<Lane<'m>>, state: &mut [[u32; LANES]; 4], l: usize| {
+        *lane = queue.next().map(|(index, m)| Lane {
+            index,
+            blocks: Blocks::new(m),
+            next: 0,
+        });
+        for (word, initial) in state.iter_mut().zip(INITIAL) {
+            word[l] = initial;
+        }
+    };
+    for (l, lane) in lanes.iter_mut().enumerate() {
+        take(lane, &mut state, l);
+    }
+    let mut words = [[0u32; LANES]; 16];
+    while lanes.iter().any(Option::is_some) {
+        // The lanes' blocks turned into words side by side (an idle lane hashes zeros).
+        for (l, lane) in lanes.iter().enumerate() {
+            let block = lane
+                .as_ref()
+                .map_or(&[0u8; 64], |lane| lane.blocks.block(lane.next));
+            for (word, bytes) in words.iter_mut().zip(block.as_chunks::<4>().0) {
+                word[l] = u32::from_le_bytes(*bytes);
+            }
+        }
+        // SAFETY: the caller vouches for `compress` on this CPU.
+        unsafe { compress(&mut state, &words, k) };
+        for (l, slot) in lanes.iter_mut().enumerate() {
+            let Some(lane) = slot.as_mut() else { continue };
+            lane.next += 1;
+            if lane.next == lane.blocks.count() {
+                digests[lane.index] =
+                    digest_of([state[0][l], state[1][l], state[2][l], state[3][l]]);
+                take(slot, &mut state, l);
+            }
+        }
+        if lanes.iter().filter(|l| l.is_some()).count() <= plain_from {
+            for (l, slot) in lanes.iter_mut().enumerate() {
+                let Some(lane) = slot.take() else { continue };
+                let mut one = [state[0][l], state[1][l], state[2][l], state[3][l]];
+                for n in lane.next..lane.blocks.count() {
+                    compress_one(&mut one, lane.blocks.block(n), k);
+                }
+                digests[lane.index] = digest_of(one);
+            }
         }
     }
+    digests
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{compress_one, constants, digest_of, Blocks, INITIAL, WORD};
+    use super::WORD;
 
     const LANES: usize = 8;
 
-    /// A message being hashed in a lane.
-    struct Lane<'m> {
-        index: usize,
-        blocks: Blocks<'m>,
-        next: usize,
-    }
-
-    #[target_feature(enable = "avx2")]
-    pub(super) fn md5_all<'m>(messages: &[&'m [u8]]) -> Vec<[u8; 16]> {
-        let k = constants();
-        let mut digests = vec![[0u8; 16]; messages.len()];
-        // Longest first, so that lanes end close together: the short messages come last
-        // and fill the gaps.
-        let mut order: Vec<usize> = (0..messages.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(messages[i].len()));
-        let mut queue = order.into_iter().map(|i| (i, messages[i]));
-        let mut lanes: [Option<Lane<'m>>; LANES] = std::array::from_fn(|_| None);
-        let mut state = [[0u32; LANES]; 4];
-        let mut take = |lane: &mut Option<Lane<'m>>, state: &mut [[u32; LANES]; 4], l: usize| {
-            *lane = queue.next().map(|(index, m)| Lane {
-                index,
-                blocks: Blocks::new(m),
-                next: 0,
-            });
-            for (word, initial) in state.iter_mut().zip(INITIAL) {
-                word[l] = initial;
-            }
-        };
-        for (l, lane) in lanes.iter_mut().enumerate() {
-            take(lane, &mut state, l);
-        }
-        let mut words = [[0u32; LANES]; 16];
-        while lanes.iter().any(Option::is_some) {
-            for (l, lane) in lanes.iter().enumerate() {
-                let block = lane.as_ref().map(|lane| lane.blocks.block(lane.next));
-                for (w, word) in words.iter_mut().enumerate() {
-                    word[l] = block.map_or(0, |b| {
-                        u32::from_le_bytes([b[4 * w], b[4 * w + 1], b[4 * w + 2], b[4 * w + 3]])
-                    });
-                }
-            }
-            compress(&mut state, &words, k);
-            for (l, slot) in lanes.iter_mut().enumerate() {
-                let Some(lane) = slot.as_mut() else { continue };
-                lane.next += 1;
-                if lane.next == lane.blocks.count() {
-                    digests[lane.index] =
-                        digest_of([state[0][l], state[1][l], state[2][l], state[3][l]]);
-                    take(slot, &mut state, l);
-                }
-            }
-            // Two lanes or fewer busy (so nothing left to start): a full-width step would
-            // do 8 lanes' work for them, so they finish one by one.
-            if lanes.iter().filter(|l| l.is_some()).count() <= 2 {
-                for (l, slot) in lanes.iter_mut().enumerate() {
-                    let Some(lane) = slot.take() else { continue };
-                    let mut one = [state[0][l], state[1][l], state[2][l], state[3][l]];
-                    for n in lane.next..lane.blocks.count() {
-                        compress_one(&mut one, lane.blocks.block(n), k);
-                    }
-                    digests[lane.index] = digest_of(one);
-                }
-            }
-        }
-        digests
-    }
-
     /// One block of each lane.
     #[target_feature(enable = "avx2")]
-    fn compress(state: &mut [[u32; LANES]; 4], words: &[[u32; LANES]; 16], k: &[u32; 64]) {
+    pub(super) unsafe fn compress(
+        state: &mut [[u32; LANES]; 4],
+        words: &[[u32; LANES]; 16],
+        k: &[u32; 64],
+    ) {
         // SAFETY (every load and store below): each row is 8 u32s, 32 bytes in bounds,
         // and the unaligned forms accept any address. Closures are avoided: they would
         // not inherit this function's `target_feature`.
@@ -348,6 +372,150 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    use super::WORD;
+
+    const LANES: usize = 16;
+
+    /// The immediates of `vpternlogd` for each round's function of (x, y, z): the
+    /// function applied to the three operands' truth-table bytes.
+    const X: i32 = 0xf0;
+    const Y: i32 = 0xcc;
+    const Z: i32 = 0xaa;
+    /// (x & y) | (!x & z): round 1 as f(b, c, d), round 2 as f(d, b, c).
+    pub(super) const SELECT: i32 = ((X & Y) | (!X & Z)) & 0xff;
+    /// x ^ y ^ z: round 3.
+    pub(super) const PARITY: i32 = X ^ Y ^ Z;
+    /// y ^ (x | !z): round 4 as f(b, c, d).
+    pub(super) const ROUND4: i32 = (Y ^ (X | !Z)) & 0xff;
+
+    /// One block of each lane.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn compress(
+        state: &mut [[u32; LANES]; 4],
+        words: &[[u32; LANES]; 16],
+        k: &[u32; 64],
+    ) {
+        // SAFETY (every load and store below): each row is 16 u32s, 64 bytes in bounds,
+        // and the unaligned forms accept any address. Closures are avoided: they would
+        // not inherit this function's `target_feature`.
+        let mut m = [_mm512_setzero_si512(); 16];
+        for (v, row) in m.iter_mut().zip(words) {
+            *v = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
+        }
+        let mut start = [_mm512_setzero_si512(); 4];
+        for (v, row) in start.iter_mut().zip(state.iter()) {
+            *v = unsafe { _mm512_loadu_si512(row.as_ptr().cast()) };
+        }
+        let [a0, b0, c0, d0] = start;
+        let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
+        // One step: a = b + rotl(a + f(b, c, d) + k + m, s), then the roles rotate. Written
+        // out for all 64 steps, so every rotation is an immediate.
+        macro_rules! step {
+            ($f:expr, $i:expr, $s:literal) => {{
+                let sum = _mm512_add_epi32(
+                    _mm512_add_epi32($f, a),
+                    _mm512_add_epi32(_mm512_set1_epi32(k[$i] as i32), m[WORD[$i]]),
+                );
+                a = d;
+                d = c;
+                c = b;
+                b = _mm512_add_epi32(b, _mm512_rol_epi32::<$s>(sum));
+            }};
+        }
+        macro_rules! f1 {
+            () => {
+                _mm512_ternarylogic_epi32::<SELECT>(b, c, d)
+            };
+        }
+        macro_rules! f2 {
+            () => {
+                _mm512_ternarylogic_epi32::<SELECT>(d, b, c)
+            };
+        }
+        macro_rules! f3 {
+            () => {
+                _mm512_ternarylogic_epi32::<PARITY>(b, c, d)
+            };
+        }
+        macro_rules! f4 {
+            () => {
+                _mm512_ternarylogic_epi32::<ROUND4>(b, c, d)
+            };
+        }
+        step!(f1!(), 0, 7);
+        step!(f1!(), 1, 12);
+        step!(f1!(), 2, 17);
+        step!(f1!(), 3, 22);
+        step!(f1!(), 4, 7);
+        step!(f1!(), 5, 12);
+        step!(f1!(), 6, 17);
+        step!(f1!(), 7, 22);
+        step!(f1!(), 8, 7);
+        step!(f1!(), 9, 12);
+        step!(f1!(), 10, 17);
+        step!(f1!(), 11, 22);
+        step!(f1!(), 12, 7);
+        step!(f1!(), 13, 12);
+        step!(f1!(), 14, 17);
+        step!(f1!(), 15, 22);
+        step!(f2!(), 16, 5);
+        step!(f2!(), 17, 9);
+        step!(f2!(), 18, 14);
+        step!(f2!(), 19, 20);
+        step!(f2!(), 20, 5);
+        step!(f2!(), 21, 9);
+        step!(f2!(), 22, 14);
+        step!(f2!(), 23, 20);
+        step!(f2!(), 24, 5);
+        step!(f2!(), 25, 9);
+        step!(f2!(), 26, 14);
+        step!(f2!(), 27, 20);
+        step!(f2!(), 28, 5);
+        step!(f2!(), 29, 9);
+        step!(f2!(), 30, 14);
+        step!(f2!(), 31, 20);
+        step!(f3!(), 32, 4);
+        step!(f3!(), 33, 11);
+        step!(f3!(), 34, 16);
+        step!(f3!(), 35, 23);
+        step!(f3!(), 36, 4);
+        step!(f3!(), 37, 11);
+        step!(f3!(), 38, 16);
+        step!(f3!(), 39, 23);
+        step!(f3!(), 40, 4);
+        step!(f3!(), 41, 11);
+        step!(f3!(), 42, 16);
+        step!(f3!(), 43, 23);
+        step!(f3!(), 44, 4);
+        step!(f3!(), 45, 11);
+        step!(f3!(), 46, 16);
+        step!(f3!(), 47, 23);
+        step!(f4!(), 48, 6);
+        step!(f4!(), 49, 10);
+        step!(f4!(), 50, 15);
+        step!(f4!(), 51, 21);
+        step!(f4!(), 52, 6);
+        step!(f4!(), 53, 10);
+        step!(f4!(), 54, 15);
+        step!(f4!(), 55, 21);
+        step!(f4!(), 56, 6);
+        step!(f4!(), 57, 10);
+        step!(f4!(), 58, 15);
+        step!(f4!(), 59, 21);
+        step!(f4!(), 60, 6);
+        step!(f4!(), 61, 10);
+        step!(f4!(), 62, 15);
+        step!(f4!(), 63, 21);
+        for (row, (first, last)) in state.iter_mut().zip([(a0, a), (b0, b), (c0, c), (d0, d)]) {
+            unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), _mm512_add_epi32(first, last)) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,6 +542,40 @@ mod tests {
             dissectors_hex(&md5_all(&[empty, empty])[1]),
             "d41d8cd98f00b204e9800998ecf8427e"
         );
+    }
+
+    /// Both widths give the crate's digests, whichever `md5_all` picks on this CPU, and
+    /// the immediates are the truth tables of the round functions.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn each_width_gives_the_crates_digest() {
+        assert_eq!(
+            (avx512::SELECT, avx512::PARITY, avx512::ROUND4),
+            (0xca, 0x96, 0x39)
+        );
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 31 % 253) as u8).collect();
+        let lengths: Vec<usize> = (0..300).map(|i| (i * 37) % 3000).collect();
+        let messages: Vec<&[u8]> = lengths.iter().map(|&n| &data[..n]).collect();
+        let expected: Vec<[u8; 16]> = messages.iter().map(|m| one(m)).collect();
+        let mut tried = 0;
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present (checked just above).
+            assert_eq!(unsafe { in_lanes(&messages, avx2::compress, 2) }, expected);
+            tried += 1;
+        }
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F is present (checked just above).
+            assert_eq!(
+                unsafe { in_lanes(&messages, avx512::compress, 1) },
+                expected
+            );
+            assert_eq!(
+                unsafe { in_lanes(&messages, avx512::compress, 0) },
+                expected
+            );
+            tried += 1;
+        }
+        eprintln!("lane widths tried on this CPU: {tried}");
     }
 
     fn dissectors_hex(d: &[u8; 16]) -> String {
