@@ -235,6 +235,78 @@ unsafe fn in_lanes<'m, const LANES: usize>(
     digests
 }
 
+/// The 64 steps of one block as `step!(round function, step, rotation)`, for a width that
+/// defines `step!` and the round functions `f1!` to `f4!` before expanding it.
+#[cfg(target_arch = "x86_64")]
+macro_rules! md5_steps {
+    () => {
+        step!(f1!(), 0, 7);
+        step!(f1!(), 1, 12);
+        step!(f1!(), 2, 17);
+        step!(f1!(), 3, 22);
+        step!(f1!(), 4, 7);
+        step!(f1!(), 5, 12);
+        step!(f1!(), 6, 17);
+        step!(f1!(), 7, 22);
+        step!(f1!(), 8, 7);
+        step!(f1!(), 9, 12);
+        step!(f1!(), 10, 17);
+        step!(f1!(), 11, 22);
+        step!(f1!(), 12, 7);
+        step!(f1!(), 13, 12);
+        step!(f1!(), 14, 17);
+        step!(f1!(), 15, 22);
+        step!(f2!(), 16, 5);
+        step!(f2!(), 17, 9);
+        step!(f2!(), 18, 14);
+        step!(f2!(), 19, 20);
+        step!(f2!(), 20, 5);
+        step!(f2!(), 21, 9);
+        step!(f2!(), 22, 14);
+        step!(f2!(), 23, 20);
+        step!(f2!(), 24, 5);
+        step!(f2!(), 25, 9);
+        step!(f2!(), 26, 14);
+        step!(f2!(), 27, 20);
+        step!(f2!(), 28, 5);
+        step!(f2!(), 29, 9);
+        step!(f2!(), 30, 14);
+        step!(f2!(), 31, 20);
+        step!(f3!(), 32, 4);
+        step!(f3!(), 33, 11);
+        step!(f3!(), 34, 16);
+        step!(f3!(), 35, 23);
+        step!(f3!(), 36, 4);
+        step!(f3!(), 37, 11);
+        step!(f3!(), 38, 16);
+        step!(f3!(), 39, 23);
+        step!(f3!(), 40, 4);
+        step!(f3!(), 41, 11);
+        step!(f3!(), 42, 16);
+        step!(f3!(), 43, 23);
+        step!(f3!(), 44, 4);
+        step!(f3!(), 45, 11);
+        step!(f3!(), 46, 16);
+        step!(f3!(), 47, 23);
+        step!(f4!(), 48, 6);
+        step!(f4!(), 49, 10);
+        step!(f4!(), 50, 15);
+        step!(f4!(), 51, 21);
+        step!(f4!(), 52, 6);
+        step!(f4!(), 53, 10);
+        step!(f4!(), 54, 15);
+        step!(f4!(), 55, 21);
+        step!(f4!(), 56, 6);
+        step!(f4!(), 57, 10);
+        step!(f4!(), 58, 15);
+        step!(f4!(), 59, 21);
+        step!(f4!(), 60, 6);
+        step!(f4!(), 61, 10);
+        step!(f4!(), 62, 15);
+        step!(f4!(), 63, 21);
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -302,70 +374,7 @@ mod avx2 {
                 _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, ones)))
             };
         }
-        step!(f1!(), 0, 7);
-        step!(f1!(), 1, 12);
-        step!(f1!(), 2, 17);
-        step!(f1!(), 3, 22);
-        step!(f1!(), 4, 7);
-        step!(f1!(), 5, 12);
-        step!(f1!(), 6, 17);
-        step!(f1!(), 7, 22);
-        step!(f1!(), 8, 7);
-        step!(f1!(), 9, 12);
-        step!(f1!(), 10, 17);
-        step!(f1!(), 11, 22);
-        step!(f1!(), 12, 7);
-        step!(f1!(), 13, 12);
-        step!(f1!(), 14, 17);
-        step!(f1!(), 15, 22);
-        step!(f2!(), 16, 5);
-        step!(f2!(), 17, 9);
-        step!(f2!(), 18, 14);
-        step!(f2!(), 19, 20);
-        step!(f2!(), 20, 5);
-        step!(f2!(), 21, 9);
-        step!(f2!(), 22, 14);
-        step!(f2!(), 23, 20);
-        step!(f2!(), 24, 5);
-        step!(f2!(), 25, 9);
-        step!(f2!(), 26, 14);
-        step!(f2!(), 27, 20);
-        step!(f2!(), 28, 5);
-        step!(f2!(), 29, 9);
-        step!(f2!(), 30, 14);
-        step!(f2!(), 31, 20);
-        step!(f3!(), 32, 4);
-        step!(f3!(), 33, 11);
-        step!(f3!(), 34, 16);
-        step!(f3!(), 35, 23);
-        step!(f3!(), 36, 4);
-        step!(f3!(), 37, 11);
-        step!(f3!(), 38, 16);
-        step!(f3!(), 39, 23);
-        step!(f3!(), 40, 4);
-        step!(f3!(), 41, 11);
-        step!(f3!(), 42, 16);
-        step!(f3!(), 43, 23);
-        step!(f3!(), 44, 4);
-        step!(f3!(), 45, 11);
-        step!(f3!(), 46, 16);
-        step!(f3!(), 47, 23);
-        step!(f4!(), 48, 6);
-        step!(f4!(), 49, 10);
-        step!(f4!(), 50, 15);
-        step!(f4!(), 51, 21);
-        step!(f4!(), 52, 6);
-        step!(f4!(), 53, 10);
-        step!(f4!(), 54, 15);
-        step!(f4!(), 55, 21);
-        step!(f4!(), 56, 6);
-        step!(f4!(), 57, 10);
-        step!(f4!(), 58, 15);
-        step!(f4!(), 59, 21);
-        step!(f4!(), 60, 6);
-        step!(f4!(), 61, 10);
-        step!(f4!(), 62, 15);
-        step!(f4!(), 63, 21);
+        md5_steps!();
         for (row, (first, last)) in state.iter_mut().zip([(a0, a), (b0, b), (c0, c), (d0, d)]) {
             unsafe { _mm256_storeu_si256(row.as_mut_ptr().cast(), _mm256_add_epi32(first, last)) };
         }
@@ -446,70 +455,7 @@ mod avx512 {
                 _mm512_ternarylogic_epi32::<ROUND4>(b, c, d)
             };
         }
-        step!(f1!(), 0, 7);
-        step!(f1!(), 1, 12);
-        step!(f1!(), 2, 17);
-        step!(f1!(), 3, 22);
-        step!(f1!(), 4, 7);
-        step!(f1!(), 5, 12);
-        step!(f1!(), 6, 17);
-        step!(f1!(), 7, 22);
-        step!(f1!(), 8, 7);
-        step!(f1!(), 9, 12);
-        step!(f1!(), 10, 17);
-        step!(f1!(), 11, 22);
-        step!(f1!(), 12, 7);
-        step!(f1!(), 13, 12);
-        step!(f1!(), 14, 17);
-        step!(f1!(), 15, 22);
-        step!(f2!(), 16, 5);
-        step!(f2!(), 17, 9);
-        step!(f2!(), 18, 14);
-        step!(f2!(), 19, 20);
-        step!(f2!(), 20, 5);
-        step!(f2!(), 21, 9);
-        step!(f2!(), 22, 14);
-        step!(f2!(), 23, 20);
-        step!(f2!(), 24, 5);
-        step!(f2!(), 25, 9);
-        step!(f2!(), 26, 14);
-        step!(f2!(), 27, 20);
-        step!(f2!(), 28, 5);
-        step!(f2!(), 29, 9);
-        step!(f2!(), 30, 14);
-        step!(f2!(), 31, 20);
-        step!(f3!(), 32, 4);
-        step!(f3!(), 33, 11);
-        step!(f3!(), 34, 16);
-        step!(f3!(), 35, 23);
-        step!(f3!(), 36, 4);
-        step!(f3!(), 37, 11);
-        step!(f3!(), 38, 16);
-        step!(f3!(), 39, 23);
-        step!(f3!(), 40, 4);
-        step!(f3!(), 41, 11);
-        step!(f3!(), 42, 16);
-        step!(f3!(), 43, 23);
-        step!(f3!(), 44, 4);
-        step!(f3!(), 45, 11);
-        step!(f3!(), 46, 16);
-        step!(f3!(), 47, 23);
-        step!(f4!(), 48, 6);
-        step!(f4!(), 49, 10);
-        step!(f4!(), 50, 15);
-        step!(f4!(), 51, 21);
-        step!(f4!(), 52, 6);
-        step!(f4!(), 53, 10);
-        step!(f4!(), 54, 15);
-        step!(f4!(), 55, 21);
-        step!(f4!(), 56, 6);
-        step!(f4!(), 57, 10);
-        step!(f4!(), 58, 15);
-        step!(f4!(), 59, 21);
-        step!(f4!(), 60, 6);
-        step!(f4!(), 61, 10);
-        step!(f4!(), 62, 15);
-        step!(f4!(), 63, 21);
+        md5_steps!();
         for (row, (first, last)) in state.iter_mut().zip([(a0, a), (b0, b), (c0, c), (d0, d)]) {
             unsafe { _mm512_storeu_si512(row.as_mut_ptr().cast(), _mm512_add_epi32(first, last)) };
         }

@@ -66,6 +66,17 @@ fn run_fixture(text: &str, chunk: usize) -> Run {
     }
 }
 
+/// A TCP connection from 10.0.0.1 to 10.0.0.2 between the given ports.
+fn tcp_10_0_0_1_to_2(orig_p: u16, resp_p: u16) -> ConnId {
+    ConnId {
+        orig_h: "10.0.0.1".parse().unwrap(),
+        orig_p,
+        resp_h: "10.0.0.2".parse().unwrap(),
+        resp_p,
+        proto: Transport::Tcp,
+    }
+}
+
 fn ssl_records(run: &Run) -> Vec<&SslRecord> {
     run.records
         .iter()
@@ -338,13 +349,7 @@ fn content_detection() {
 /// An SSLv2-compatible ClientHello answered by a TLS 1.0 ServerHello.
 #[test]
 fn sslv2_client_hello() {
-    let id = ConnId {
-        orig_h: "10.0.0.1".parse().unwrap(),
-        orig_p: 1234,
-        resp_h: "10.0.0.2".parse().unwrap(),
-        resp_p: 4443,
-        proto: Transport::Tcp,
-    };
+    let id = tcp_10_0_0_1_to_2(1234, 4443);
     // 2-byte header, CLIENT-HELLO, version 3.1, 2 ciphers (6 bytes), no session id,
     // 16-byte challenge
     let mut hello = vec![0x01, 0x03, 0x01, 0x00, 0x06, 0x00, 0x00, 0x00, 0x10];
@@ -376,13 +381,7 @@ fn sslv2_client_hello() {
 
 #[test]
 fn garbage_and_truncation_never_panic() {
-    let id = ConnId {
-        orig_h: "10.0.0.1".parse().unwrap(),
-        orig_p: 1,
-        resp_h: "10.0.0.2".parse().unwrap(),
-        resp_p: 443,
-        proto: Transport::Tcp,
-    };
+    let id = tcp_10_0_0_1_to_2(1, 443);
     let mut seed: u32 = 7;
     let mut rand = move || {
         seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -493,13 +492,7 @@ fn split_handshake_records(
 }
 
 fn run_turns(turns: &[(bool, Vec<u8>)], piece: usize) -> Vec<String> {
-    let id = ConnId {
-        orig_h: "10.0.0.1".parse().unwrap(),
-        orig_p: 50000,
-        resp_h: "10.0.0.2".parse().unwrap(),
-        resp_p: 443,
-        proto: Transport::Tcp,
-    };
+    let id = tcp_10_0_0_1_to_2(50000, 443);
     let mut out = Vec::new();
     let mut d = SslDissector::new();
     for (is_orig, data) in turns {
@@ -543,13 +536,7 @@ fn handshake_messages_split_across_records() {
 /// `MAX_RESERVED` before the bytes come.
 #[test]
 fn announced_lengths_reserve_a_bounded_amount() {
-    let id = ConnId {
-        orig_h: "10.0.0.1".parse().unwrap(),
-        orig_p: 1,
-        resp_h: "10.0.0.2".parse().unwrap(),
-        resp_p: 443,
-        proto: Transport::Tcp,
-    };
+    let id = tcp_10_0_0_1_to_2(1, 443);
     let mut out = Vec::new();
     let mut d = SslDissector::new();
     let mut cx = Context::new(Uid::connection(1), &id, Timestamp(1), &mut out);
