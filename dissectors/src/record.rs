@@ -58,15 +58,6 @@ impl Record {
         }
     }
 
-    /// Bytes [`Record::finish_deferred`] has yet to hash (a file's content); `None` when
-    /// nothing is left to do.
-    pub fn deferred_bytes(&self) -> Option<usize> {
-        match self {
-            Record::Files(f) => f.pending_digests.as_ref().map(|p| p.len()),
-            _ => None,
-        }
-    }
-
     /// [`Record::finish_deferred`] for many records at once (files' MD5s side by side).
     pub fn finish_deferred_all<'a>(records: impl IntoIterator<Item = &'a mut Record>) {
         FileRecord::finish_digests_all(records.into_iter().filter_map(|r| match r {

@@ -112,15 +112,6 @@ pub struct PendingDigests {
 }
 
 impl PendingDigests {
-    /// Bytes of the file, to be hashed.
-    pub fn len(&self) -> usize {
-        self.content.bytes().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The hex digests (MD5, SHA1, SHA256), each when wanted.
     pub fn compute(&self) -> [Option<String>; 3] {
         let mut running = Running::new(self.hashes);

@@ -63,14 +63,7 @@ pub(super) enum Mode<'a> {
 /// hand-over cheap, few enough to keep them in cache.
 const INLINE_HANDOVER: usize = 256;
 /// Hand-overs the finishing thread completes together at most, when they are waiting.
-const FINISH_TOGETHER: usize = 64;
-/// Files hashed together once gathered: several times the 16 MD5 lanes, so that the
-/// largest files of a stretch of traffic run side by side.
-const FINISH_FILES: usize = 96;
-/// Bytes of files to hash that stop the gathering (their content is held meanwhile).
-const FINISH_BYTES: usize = 8 << 20;
-/// Longest wait for more hand-overs.
-const FINISH_WAIT: std::time::Duration = std::time::Duration::from_millis(5);
+const FINISH_TOGETHER: usize = 8;
 
 pub(super) struct Dispatcher<'a> {
     mode: Mode<'a>,
@@ -344,23 +337,14 @@ pub(super) fn with_dispatcher<'a, R>(
             let finisher = std::thread::Builder::new()
                 .name("finish".into())
                 .spawn_scoped(scope, move || {
-                    // Hand-overs are completed together, so that the files' MD5s fill the
-                    // lanes (`md5_lanes`): one MD5 runs at a fixed number of cycles a byte,
-                    // so a batch takes as long as its largest file unless enough others
-                    // run beside it. Hand-overs are gathered until there are enough files,
-                    // or for a few milliseconds at most (live capture).
+                    // The hand-overs already waiting are completed together, so that the
+                    // files' MD5s fill the lanes (`md5_lanes`); none is waited for.
                     let mut held: Vec<ToMerge> = Vec::new();
                     while let Ok(first) = table_rx.recv() {
-                        let deadline = std::time::Instant::now() + FINISH_WAIT;
-                        let mut work = DeferredWork::default();
-                        work.add(&first.1);
                         held.push(first);
-                        while held.len() < FINISH_TOGETHER && !work.enough() {
-                            match table_rx.recv_deadline(deadline) {
-                                Ok(next) => {
-                                    work.add(&next.1);
-                                    held.push(next);
-                                }
+                        while held.len() < FINISH_TOGETHER {
+                            match table_rx.try_recv() {
+                                Ok(next) => held.push(next),
                                 Err(_) => break,
                             }
                         }
@@ -462,27 +446,6 @@ fn hand_over(
         finish_deferred(&mut records);
     }
     let _ = out.send((source, records, watermark));
-}
-
-/// The files a finishing thread holds for hashing.
-#[derive(Default)]
-struct DeferredWork {
-    files: usize,
-    bytes: usize,
-}
-
-impl DeferredWork {
-    fn add(&mut self, records: &[Emitted]) {
-        for bytes in records.iter().filter_map(|e| e.record.deferred_bytes()) {
-            self.files += 1;
-            self.bytes += bytes;
-        }
-    }
-
-    /// Enough files to keep the MD5 lanes busy, or enough bytes held.
-    fn enough(&self) -> bool {
-        self.files >= FINISH_FILES || self.bytes >= FINISH_BYTES
-    }
 }
 
 /// Completes the records the dissectors left work in (files' digests), on the calling
