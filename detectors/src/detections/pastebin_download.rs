@@ -120,11 +120,7 @@ impl Detector for PastebinDownload {
                 ));
             }
             Record::Ssl(s) => {
-                if !s
-                    .server_name
-                    .as_deref()
-                    .is_some_and(mentions_pastebin)
-                {
+                if !s.server_name.as_deref().is_some_and(mentions_pastebin) {
                     return;
                 }
                 if self.pending.len() >= MAX_PENDING {
