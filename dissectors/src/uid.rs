@@ -30,6 +30,17 @@ impl Uid {
 
     /// The uid's text, written into `buf`.
     pub fn text<'b>(&self, buf: &'b mut [u8; UID_TEXT_MAX]) -> &'b str {
+        std::str::from_utf8(self.ascii(buf)).unwrap_or_default()
+    }
+
+    /// The uid's text as the ASCII bytes it is made of (the prefix letter and base-62
+    /// digits), written into `buf`: a log line takes them as they are, without checking
+    /// that they are text.
+    pub fn ascii<'b>(&self, buf: &'b mut [u8; UID_TEXT_MAX]) -> &'b [u8] {
+        // A prefix outside ASCII (never made here) would not be text: none is printed.
+        if !self.prefix.is_ascii() {
+            return &[];
+        }
         buf[0] = self.prefix;
         let mut n = 1;
         // Zeek keeps 96 bits as two 64-bit words, the first shifted to its top 32 bits, and
@@ -38,8 +49,7 @@ impl Uid {
         let low = self.bits as u64;
         n = push_base62_lsd_first(buf, n, high);
         n = push_base62_lsd_first(buf, n, low);
-        // A prefix outside ASCII (never made here) would not be text: none is printed.
-        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+        &buf[..n]
     }
 }
 
@@ -96,6 +106,39 @@ mod tests {
         assert!(s.starts_with('C'));
         assert!((3..=19).contains(&s.len()), "{s}");
         assert!(s[1..].bytes().all(|b| b.is_ascii_alphanumeric()));
+    }
+
+    /// The bytes a log line takes, the text and the string written are the same; a
+    /// prefix that is no ASCII gives nothing in all three.
+    #[test]
+    fn ascii_text_and_written_uid_agree() {
+        let mut buf = [0u8; UID_TEXT_MAX];
+        for uid in [
+            Uid::connection(mix96(&[1, 2, 3])),
+            Uid::file(u128::MAX),
+            Uid::connection(0),
+        ] {
+            let ascii = uid.ascii(&mut buf).to_vec();
+            let mut written = String::new();
+            uid.write_to(&mut written);
+            assert_eq!(written.as_bytes(), ascii.as_slice());
+            assert_eq!(uid.to_string().as_bytes(), ascii.as_slice());
+            assert!(ascii.iter().all(u8::is_ascii_alphanumeric));
+        }
+        let odd = Uid {
+            prefix: 0xc3,
+            bits: 5,
+        };
+        let mut written = String::new();
+        odd.write_to(&mut written);
+        assert_eq!(
+            (
+                odd.ascii(&mut buf),
+                written.as_str(),
+                odd.to_string().as_str()
+            ),
+            (&[][..], "", "")
+        );
     }
 
     #[test]

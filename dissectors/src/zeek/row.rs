@@ -182,7 +182,7 @@ impl<'a> Row<'a> {
     pub fn uid(&mut self, v: Option<crate::uid::Uid>) {
         if let Some(u) = self.present(v) {
             let mut buf = [0u8; crate::uid::UID_TEXT_MAX];
-            let text = u.text(&mut buf).as_bytes();
+            let text = u.ascii(&mut buf);
             self.unescaped_text(|out| out.extend_from_slice(text));
         }
     }
