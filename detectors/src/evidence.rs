@@ -250,6 +250,21 @@ impl IocValue {
     }
 }
 
+impl IocValue {
+    /// Appends the value as `Display` writes it, an address without `core::fmt` (a
+    /// SQLite row per evidence wants two of them).
+    pub fn push_text(&self, out: &mut String) {
+        match self {
+            IocValue::Ip(ip) => dissectors::net::push_ip_str(out, *ip),
+            IocValue::Domain(s) | IocValue::Url(s) | IocValue::Md5(s) => out.push_str(s),
+            IocValue::Mac(m) => {
+                use fmt::Write;
+                let _ = write!(out, "{m}");
+            }
+        }
+    }
+}
+
 impl fmt::Display for IocValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -452,6 +467,22 @@ impl Evidence {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ioc_text_is_what_display_writes() {
+        for value in [
+            IocValue::Ip("10.1.2.3".parse().unwrap()),
+            IocValue::Ip("2001:db8::7".parse().unwrap()),
+            IocValue::Domain("example.com".into()),
+            IocValue::Url("http://example.com/a".into()),
+            IocValue::Md5("d41d8cd98f00b204e9800998ecf8427e".into()),
+            IocValue::Mac(MacAddr([0, 0x1b, 0x2c, 0x3d, 0x4e, 0xff])),
+        ] {
+            let mut text = String::from("x");
+            value.push_text(&mut text);
+            assert_eq!(text, format!("x{value}"));
+        }
+    }
 
     #[test]
     fn enum_names_round_trip() {

@@ -843,8 +843,12 @@ fn write_rows(
                 for row in &batch.evidence {
                     let e = &row.evidence;
                     let id = e.id.to_string();
-                    let attacker = e.attacker.value.to_string();
-                    let victim = e.victim.as_ref().map(|v| v.value.to_string());
+                    text2.clear();
+                    e.attacker.value.push_text(&mut text2);
+                    text3.clear();
+                    if let Some(v) = &e.victim {
+                        v.value.push_text(&mut text3);
+                    }
                     text.clear();
                     push_ip_str(&mut text, e.profile);
                     inserts
@@ -858,10 +862,10 @@ fn write_rows(
                             Value::Text(e.threat_level.as_str()),
                             Value::Real(e.confidence),
                             Value::Text(&e.description),
-                            Value::Text(&attacker),
+                            Value::Text(&text2),
                             Value::Text(e.attacker.value.kind().as_str()),
                             Value::Text(e.attacker.direction.as_str()),
-                            victim.as_deref().into(),
+                            e.victim.as_ref().map(|_| text3.as_str()).into(),
                             e.victim.as_ref().map(|v| v.value.kind().as_str()).into(),
                             e.victim.as_ref().map(|v| v.direction.as_str()).into(),
                             e.proto.map(|p| p.as_str()).into(),
