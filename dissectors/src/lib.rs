@@ -3,6 +3,7 @@
 
 pub mod analyzer;
 pub mod arp;
+mod buffer;
 pub mod conn;
 pub mod dhcp;
 pub mod dns;

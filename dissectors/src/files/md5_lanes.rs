@@ -155,12 +155,14 @@ impl<'m> Blocks<'m> {
 }
 
 /// A message being hashed in a lane.
+#[cfg(target_arch = "x86_64")]
 struct Lane<'m> {
     index: usize,
     blocks: Blocks<'m>,
     next: usize,
 }
 
+#[cfg(target_arch = "x86_64")]
 /// One 64-byte block of each of `LANES` messages: the state of each lane (`state[word][lane]`)
 /// and the block's sixteen words of each lane (`words[word][lane]`), with the round constants.
 type Compress<const LANES: usize> =
@@ -172,6 +174,7 @@ type Compress<const LANES: usize> =
 ///
 /// # Safety
 /// `compress` must be safe to call on this CPU (its target features present).
+#[cfg(target_arch = "x86_64")]
 unsafe fn in_lanes<'m, const LANES: usize>(
     messages: &[&'m [u8]],
     compress: Compress<LANES>,
@@ -199,6 +202,7 @@ unsafe fn in_lanes<'m, const LANES: usize>(
     for (l, lane) in lanes.iter_mut().enumerate() {
         take(lane, &mut state, l);
     }
+    let lane_state = |state: &[[u32; LANES]; 4], l: usize| state.map(|word| word[l]);
     let mut words = [[0u32; LANES]; 16];
     while lanes.iter().any(Option::is_some) {
         // The lanes' blocks turned into words side by side (an idle lane hashes zeros).
@@ -216,15 +220,14 @@ unsafe fn in_lanes<'m, const LANES: usize>(
             let Some(lane) = slot.as_mut() else { continue };
             lane.next += 1;
             if lane.next == lane.blocks.count() {
-                digests[lane.index] =
-                    digest_of([state[0][l], state[1][l], state[2][l], state[3][l]]);
+                digests[lane.index] = digest_of(lane_state(&state, l));
                 take(slot, &mut state, l);
             }
         }
         if lanes.iter().filter(|l| l.is_some()).count() <= plain_from {
             for (l, slot) in lanes.iter_mut().enumerate() {
                 let Some(lane) = slot.take() else { continue };
-                let mut one = [state[0][l], state[1][l], state[2][l], state[3][l]];
+                let mut one = lane_state(&state, l);
                 for n in lane.next..lane.blocks.count() {
                     compress_one(&mut one, lane.blocks.block(n), k);
                 }

@@ -14,6 +14,7 @@ pub mod md5_lanes;
 pub use digests::PendingDigests;
 use digests::{Digests, Outcome};
 
+use crate::buffer::extend_with_room;
 use crate::conn::ConnId;
 use crate::time::{Interval, Timestamp};
 use crate::uid::Uid;
@@ -315,16 +316,16 @@ impl FileTracker {
             self.mime_type = magic::sniff(&data[..magic::BOF_BUFFER_SIZE]);
             return Sniff::Now(self.mime_type);
         }
-        if self.bof.capacity() == 0 {
-            // Room for what the buffer will hold, taken once instead of grown into.
-            let expected = self
-                .total_bytes
-                .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
-            self.bof
-                .reserve_exact(magic::BOF_BUFFER_SIZE.min(expected).max(data.len()));
-        }
+        // Room for what the buffer will hold: the beginning, or the whole announced file.
+        let expected = self
+            .total_bytes
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
         let room = magic::BOF_BUFFER_SIZE.saturating_sub(self.bof.len());
-        self.bof.extend_from_slice(&data[..data.len().min(room)]);
+        extend_with_room(
+            &mut self.bof,
+            &data[..data.len().min(room)],
+            magic::BOF_BUFFER_SIZE.min(expected),
+        );
         if self.bof.len() >= magic::BOF_BUFFER_SIZE {
             self.sniff_now()
         } else {

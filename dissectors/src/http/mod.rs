@@ -23,6 +23,7 @@ use self::parse::{
 pub use self::record::HttpRecord;
 use self::script::Script;
 use crate::analyzer::{Context, Dissector};
+use crate::buffer::extend_with_room;
 use crate::conn::{ConnId, Transport};
 use crate::files::{FileTracker, Hashes, Sniff};
 use crate::software::{SoftwareFound, SoftwareType};
@@ -235,13 +236,8 @@ impl Side {
 
     fn append(&mut self, bytes: &[u8]) {
         let room = MAX_LINE.saturating_sub(self.line.len());
-        let bytes = &bytes[..bytes.len().min(room)];
-        if self.line.capacity() == 0 {
-            // The buffer is kept from line to line: sized for most header lines at once
-            // rather than grown through 8, 16, 32 ... bytes on each connection's first.
-            self.line.reserve(bytes.len().max(LINE_ROOM));
-        }
-        self.line.extend_from_slice(bytes);
+        // The buffer is kept from line to line: sized for most header lines at once.
+        extend_with_room(&mut self.line, &bytes[..bytes.len().min(room)], LINE_ROOM);
     }
 }
 
@@ -569,10 +565,7 @@ impl HttpDissector {
                 self.finish_header(cx, is_orig);
                 if let Some(m) = self.side(is_orig).msg.as_mut() {
                     m.header.clear();
-                    if m.header.capacity() == 0 {
-                        m.header.reserve(line.len().max(LINE_ROOM));
-                    }
-                    m.header.extend_from_slice(line);
+                    extend_with_room(&mut m.header, line, LINE_ROOM);
                     m.has_header = true;
                 }
             }
@@ -804,11 +797,7 @@ impl HttpDissector {
             };
             let room = ENTITY_CHUNK - msg.staged.len();
             let n = room.min(piece.len());
-            if msg.staged.capacity() == 0 {
-                // Room for a whole chunk at once rather than grown into piece by piece.
-                msg.staged.reserve_exact(ENTITY_CHUNK);
-            }
-            msg.staged.extend_from_slice(&piece[..n]);
+            extend_with_room(&mut msg.staged, &piece[..n], ENTITY_CHUNK);
             piece = &piece[n..];
             if msg.staged.len() >= ENTITY_CHUNK {
                 self.submit_staged(cx, is_orig);

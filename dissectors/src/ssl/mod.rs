@@ -26,6 +26,7 @@ mod cipher_names;
 use std::borrow::Cow;
 
 use crate::analyzer::{Context, Dissector};
+use crate::buffer::extend_with_room;
 use crate::conn::{ConnId, Transport};
 use crate::time::Timestamp;
 use crate::uid::Uid;
@@ -592,9 +593,8 @@ impl SslDissector {
             let used = self.handshake_messages(cx, is_orig, data);
             if !self.done {
                 let rest = &data[used.min(data.len())..];
-                let buf = &mut self.dirs[d].handshake;
-                buf.reserve_exact(whole_len(rest, 4, handshake_message_len).max(rest.len()));
-                buf.extend_from_slice(rest);
+                let room = whole_len(rest, 4, handshake_message_len);
+                extend_with_room(&mut self.dirs[d].handshake, rest, room);
             }
             return;
         }
@@ -952,9 +952,8 @@ impl Dissector for SslDissector {
             let used = self.parse_records(cx, is_orig, data);
             if !(self.done || self.had_gap) {
                 let rest = &data[used.min(data.len())..];
-                let buf = &mut self.dirs[d].records;
-                buf.reserve_exact(whole_len(rest, 5, tls_record_len).max(rest.len()));
-                buf.extend_from_slice(rest);
+                let room = whole_len(rest, 5, tls_record_len);
+                extend_with_room(&mut self.dirs[d].records, rest, room);
             }
             return;
         }

@@ -506,13 +506,15 @@ impl ConnTable {
             return;
         }
         let key = FlowKey::of(d);
-        let slot = match self.find(&key) {
+        // Hashed once: a new connection is entered under the hash it was looked up by.
+        let hash = key.index_hash(self.seed);
+        let slot = match self.find(&key, hash) {
             Some(slot) if self.is_tcp_reuse(slot, d) => {
                 self.remove(slot, out);
-                self.create(key, ts, d, out)
+                self.create(key, hash, ts, d, out)
             }
             Some(slot) => slot,
-            None => self.create(key, ts, d, out),
+            None => self.create(key, hash, ts, d, out),
         };
         if let Some(Some(conn)) = self.slots.get_mut(slot as usize) {
             match tunnel {
@@ -530,12 +532,12 @@ impl ConnTable {
         self.update(slot, ts, d, bytes, out);
     }
 
-    /// The slot of the live connection with `key`.
-    fn find(&self, key: &FlowKey) -> Option<u32> {
+    /// The slot of the live connection with `key`, whose index hash is `hash`.
+    fn find(&self, key: &FlowKey, hash: u64) -> Option<u32> {
         let slots = &self.slots;
         self.index
             .find(
-                key.index_hash(self.seed),
+                hash,
                 |&s| matches!(&slots[s as usize], Some(c) if c.key == *key),
             )
             .copied()
@@ -553,7 +555,14 @@ impl ConnTable {
         tcp.is_reuse(flags, seq, closed)
     }
 
-    fn create(&mut self, key: FlowKey, ts: Timestamp, d: &Decoded, out: &mut Vec<Record>) -> u32 {
+    fn create(
+        &mut self,
+        key: FlowKey,
+        hash: u64,
+        ts: Timestamp,
+        d: &Decoded,
+        out: &mut Vec<Record>,
+    ) -> u32 {
         if self.index.len() >= self.config.max_connections {
             self.evict_oldest(out);
         }
@@ -653,7 +662,7 @@ impl ConnTable {
         };
         let (slots, seed) = (&self.slots, self.seed);
         self.index
-            .insert_unique(key.index_hash(seed), slot, |&s| match &slots[s as usize] {
+            .insert_unique(hash, slot, |&s| match &slots[s as usize] {
                 Some(c) => c.key.index_hash(seed),
                 None => 0,
             });
