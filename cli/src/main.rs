@@ -205,6 +205,7 @@ enum Command {
 
 fn main() -> ExitCode {
     allocator::keep_to_small_pages();
+    detectors::storage::sqlite_memory::use_global_allocator();
     let args = Args::parse_from(blocking::rewrite_args(std::env::args_os()));
     if args.command.is_none() && !args.conn_only && !args.logs_only {
         allocator::release_freed_memory_promptly();

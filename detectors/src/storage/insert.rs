@@ -19,6 +19,8 @@ pub enum Value<'a> {
     Int(i64),
     Real(f64),
     Text(&'a str),
+    /// Text already known to be UTF-8, bound without a check.
+    Utf8(&'a [u8]),
 }
 
 impl From<i64> for Value<'_> {
@@ -123,16 +125,8 @@ impl<'c> Insert<'c> {
                     Value::Null => ffi::sqlite3_bind_null(stmt, index),
                     Value::Int(v) => ffi::sqlite3_bind_int64(stmt, index, v),
                     Value::Real(v) => ffi::sqlite3_bind_double(stmt, index, v),
-                    Value::Text(s) => match c_int::try_from(s.len()) {
-                        Ok(len) => ffi::sqlite3_bind_text(
-                            stmt,
-                            index,
-                            s.as_ptr().cast(),
-                            len,
-                            ffi::SQLITE_STATIC(),
-                        ),
-                        Err(_) => ffi::SQLITE_TOOBIG,
-                    },
+                    Value::Text(s) => bind_text(stmt, index, s.as_bytes()),
+                    Value::Utf8(s) => bind_text(stmt, index, s),
                 }
             };
             if rc != ffi::SQLITE_OK {
@@ -148,6 +142,20 @@ impl<'c> Insert<'c> {
             ffi::SQLITE_DONE | ffi::SQLITE_ROW => Ok(()),
             rc => Err(error(self.db, rc)),
         }
+    }
+}
+
+/// Binds `text` with SQLITE_STATIC.
+///
+/// # Safety
+/// `stmt` is live, `index` within its parameters, and `text` outlives the next step.
+unsafe fn bind_text(stmt: *mut ffi::sqlite3_stmt, index: c_int, text: &[u8]) -> c_int {
+    match c_int::try_from(text.len()) {
+        // SAFETY: (caller) as above; SQLite reads `len` bytes at the pointer.
+        Ok(len) => unsafe {
+            ffi::sqlite3_bind_text(stmt, index, text.as_ptr().cast(), len, ffi::SQLITE_STATIC())
+        },
+        Err(_) => ffi::SQLITE_TOOBIG,
     }
 }
 

@@ -8,12 +8,13 @@
 //! end, and the flows behind alerts are labelled `malicious` then (the rest stay
 //! `benign`), as Slips labels flows causing an alert.
 
-use dissectors::net::push_ip_str;
+use dissectors::net::{push_ip, push_ip_str};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
+use dissectors::uid::UID_TEXT_MAX;
 use dissectors::zeek::LogFormat;
 use dissectors::{ConnRecord, ConnState, Interval, Record, Timestamp, Uid};
 use rusqlite::{params, Connection};
@@ -26,6 +27,7 @@ use crate::profile::Hosts;
 use crate::timefmt::iso;
 
 mod insert;
+pub mod sqlite_memory;
 use insert::{Insert, Value};
 
 const SCHEMA: &str = "
@@ -196,9 +198,10 @@ impl Batch {
         Span(start, self.arena.len() as u32)
     }
 
-    fn text(&self, s: Span) -> &str {
-        // Spans only ever cover whole strings or whole rendered lines pushed as UTF-8.
-        std::str::from_utf8(&self.arena[s.0 as usize..s.1 as usize]).unwrap_or("")
+    /// The text at `s`, as SQLite takes it: UTF-8 bytes, since spans only ever cover
+    /// whole strings or whole rendered lines pushed as UTF-8 (so it is not checked again).
+    fn text(&self, s: Span) -> Value<'_> {
+        Value::Utf8(&self.arena[s.0 as usize..s.1 as usize])
     }
 }
 
@@ -695,6 +698,13 @@ impl FlowSummaries {
     }
 }
 
+/// `ip` as text in `buf`, for binding as it is (no UTF-8 check: the text is ASCII).
+fn ip_ascii(buf: &mut Vec<u8>, ip: IpAddr) -> &[u8] {
+    buf.clear();
+    push_ip(buf, ip);
+    buf
+}
+
 /// The writer thread: one transaction per batch; at the end the hosts, windows,
 /// indexes and labels.
 fn write_all(
@@ -754,6 +764,8 @@ fn write_rows(
     let mut text2 = String::with_capacity(64);
     let mut text3 = String::with_capacity(64);
     let mut uid_buf = String::with_capacity(24);
+    let mut uid_ascii = [0u8; UID_TEXT_MAX];
+    let (mut ip_ascii1, mut ip_ascii2, mut ip_ascii3) = (Vec::new(), Vec::new(), Vec::new());
     let mut flows_indexed = false;
     let mut summaries = FlowSummaries::default();
     // The indexes are built once, over every row: cheaper than keeping them up to date
@@ -781,28 +793,24 @@ fn write_rows(
                 for f in &batch.flows {
                     let c = &f.conn;
                     summaries.add(f);
-                    uid_buf.clear();
-                    f.uid.write_to(&mut uid_buf);
-                    text.clear();
-                    push_ip_str(&mut text, f.profile);
-                    text2.clear();
-                    push_ip_str(&mut text2, c.id.orig_h);
-                    text3.clear();
-                    push_ip_str(&mut text3, c.id.resp_h);
+                    let uid = f.uid.ascii(&mut uid_ascii);
+                    let profile = ip_ascii(&mut ip_ascii1, f.profile);
+                    let orig_h = ip_ascii(&mut ip_ascii2, c.id.orig_h);
+                    let resp_h = ip_ascii(&mut ip_ascii3, c.id.resp_h);
                     let count = |v: u64| Value::Int(v as i64);
                     inserts
                         .flow
                         .execute(&[
-                            Value::Text(&uid_buf),
+                            Value::Utf8(uid),
                             Value::Real(secs(f.ts)),
-                            Value::Text(&text),
+                            Value::Utf8(profile),
                             Value::Int(f.twid),
-                            Value::Text(&text2),
+                            Value::Utf8(orig_h),
                             c.id.orig_p.into(),
-                            Value::Text(&text3),
+                            Value::Utf8(resp_h),
                             c.id.resp_p.into(),
                             Value::Text(c.id.proto.as_str()),
-                            f.service.map(|s| batch.text(s)).into(),
+                            f.service.map_or(Value::Null, |s| batch.text(s)),
                             c.duration.map(|d| d.as_secs_f64()).into(),
                             c.orig_bytes.map_or(Value::Null, count),
                             c.resp_bytes.map_or(Value::Null, count),
@@ -810,7 +818,7 @@ fn write_rows(
                             c.local_orig.into(),
                             c.local_resp.into(),
                             count(c.missed_bytes),
-                            f.history.map(|s| batch.text(s)).into(),
+                            f.history.map_or(Value::Null, |s| batch.text(s)),
                             count(c.orig_pkts),
                             count(c.orig_ip_bytes),
                             count(c.resp_pkts),
@@ -820,23 +828,17 @@ fn write_rows(
                         .map_err(sql)?;
                 }
                 for r in &batch.records {
-                    uid_buf.clear();
-                    if let Some(u) = r.uid {
-                        u.write_to(&mut uid_buf);
-                    }
-                    text.clear();
-                    if let Some(p) = r.profile {
-                        push_ip_str(&mut text, p);
-                    }
                     inserts
                         .record
                         .execute(&[
                             Value::Text(r.kind),
-                            r.uid.map(|_| uid_buf.as_str()).into(),
+                            r.uid
+                                .map_or(Value::Null, |u| Value::Utf8(u.ascii(&mut uid_ascii))),
                             Value::Real(secs(r.ts)),
-                            r.profile.map(|_| text.as_str()).into(),
+                            r.profile
+                                .map_or(Value::Null, |p| Value::Utf8(ip_ascii(&mut ip_ascii1, p))),
                             r.twid.into(),
-                            Value::Text(batch.text(r.json)),
+                            batch.text(r.json),
                         ])
                         .map_err(sql)?;
                 }
