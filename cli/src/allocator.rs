@@ -40,7 +40,8 @@ pub fn keep_to_small_pages() {
     }
 }
 
-/// Makes freed memory go back to the system at once instead of after mimalloc's delay.
+/// Makes freed memory go back to the system within [`PROMPT_PURGE_MS`] instead of after
+/// mimalloc's delay (a second).
 ///
 /// The analysis frees and allocates in waves across threads (records made by the reader,
 /// dropped by the analysis; rows gathered, then written); with the delay, pages freed by
@@ -52,8 +53,14 @@ pub fn keep_to_small_pages() {
 pub fn release_freed_memory_promptly() {
     // SAFETY: mi_option_set takes any option value and a long; it writes mimalloc's option
     // table, which no other thread reads yet (the caller runs before starting any).
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, PROMPT_PURGE_MS) };
 }
+
+/// Milliseconds before freed pages go back with the analysis on. Not zero: then every
+/// freed page was decommitted on the spot, one system call each, 2 % of the run's samples
+/// in the analysis thread alone. Ten milliseconds batch them: on the benchmark capture
+/// (20 alternating runs) 2.8 % less wall time for 2 MiB more peak RSS (139 against 137).
+const PROMPT_PURGE_MS: core::ffi::c_long = 10;
 
 #[cfg(test)]
 mod tests {
@@ -70,7 +77,10 @@ mod tests {
         }
         release_freed_memory_promptly();
         // SAFETY: as above.
-        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) }, 0);
+        assert_eq!(
+            unsafe { libmimalloc_sys::mi_option_get(PURGE_DELAY) },
+            PROMPT_PURGE_MS
+        );
     }
 
     #[test]
