@@ -478,10 +478,16 @@ impl Storage {
     /// their domains) and windows, builds the indexes, labels the flows behind alerts,
     /// and closes the database.
     pub fn finish(
-        mut self,
+        self,
         hosts: &Hosts,
         virustotal: &dyn ReputationSource,
     ) -> Result<StoreStats, Error> {
+        self.send_rest(hosts, virustotal).wait()
+    }
+
+    /// The first half of [`Storage::finish`]: hands the writer everything left (the
+    /// caller may then drop the hosts while the writer finishes the database).
+    pub fn send_rest(mut self, hosts: &Hosts, virustotal: &dyn ReputationSource) -> Finishing {
         let sent = if self.batch.rows() > 0 {
             self.send()
         } else {
@@ -497,6 +503,24 @@ impl Storage {
             })?;
             tx.send(Msg::Finish).map_err(stopped)
         });
+        Finishing {
+            path: std::mem::take(&mut self.path),
+            writer: self.writer.take(),
+            sent,
+        }
+    }
+}
+
+/// A database whose writer has everything and is finishing it.
+pub struct Finishing {
+    path: PathBuf,
+    writer: Option<JoinHandle<Result<StoreStats, Error>>>,
+    sent: Result<(), Error>,
+}
+
+impl Finishing {
+    /// Waits for the writer to close the database.
+    pub fn wait(mut self) -> Result<StoreStats, Error> {
         let result = match self.writer.take().map(JoinHandle::join) {
             Some(Ok(r)) => r,
             Some(Err(_)) => Err(Error::Storage(format!(
@@ -507,8 +531,17 @@ impl Storage {
         };
         // The writer's own error explains a failed send better than the send does.
         let stats = result?;
-        sent?;
+        std::mem::replace(&mut self.sent, Ok(()))?;
         Ok(stats)
+    }
+}
+
+impl Drop for Finishing {
+    fn drop(&mut self) {
+        // Not waited for (an error elsewhere): the writer has been told to finish.
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
     }
 }
 
