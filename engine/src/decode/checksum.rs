@@ -5,28 +5,37 @@ use std::net::IpAddr;
 
 use super::{Decoded, L4};
 
-/// One's-complement sum of `data` taken as little-endian 16-bit words, added to `sum`.
+/// One's-complement sum of `data` taken as little-endian 16-bit words, added to `sum`
+/// (unfolded: a multiple of 0xffff apart from the 16-bit sum; [`fold`] finishes it).
 /// The one's-complement sum does not depend on byte order (RFC 1071 1.2.B): summing
 /// little-endian words gives the byte-swapped network-order sum, and the check against
-/// 0xffff is the same either way. Eight bytes at a time into a 128-bit accumulator, so
-/// no carry is lost before the final fold.
+/// 0xffff is the same either way. Nor on the word width, since 2^16 is 1 modulo 0xffff:
+/// the bytes are summed as 32-bit words into eight independent 64-bit accumulators, which
+/// the compiler turns into vector additions. One 128-bit accumulator, a chain of
+/// add-with-carry, took a cycle per 8 bytes and was 6.6 % of the conn.log-only reader.
 fn add(sum: u64, data: &[u8]) -> u64 {
-    let mut acc = u128::from(sum);
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        acc += u128::from(u64::from_le_bytes([
-            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-        ]));
+    const LANES: usize = 8;
+    let mut acc = [0u64; LANES];
+    let mut blocks = data.chunks_exact(4 * LANES);
+    for block in &mut blocks {
+        for (lane, word) in acc.iter_mut().zip(block.chunks_exact(4)) {
+            *lane += u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]]));
+        }
     }
-    // The last 0-7 bytes byte by byte: a copy of a variable length into a buffer was a
-    // call to memcpy for every packet.
+    let rest = blocks.remainder();
+    let mut words = rest.chunks_exact(4);
+    for (lane, word) in acc.iter_mut().zip(&mut words) {
+        *lane += u64::from(u32::from_le_bytes([word[0], word[1], word[2], word[3]]));
+    }
+    // The last 0-3 bytes start at a multiple of four: byte i is bits 8i of a word.
     let mut last = 0u64;
-    for (i, &b) in chunks.remainder().iter().enumerate() {
+    for (i, &b) in words.remainder().iter().enumerate() {
         last |= u64::from(b) << (8 * i);
     }
-    acc += u128::from(last);
-    let folded = (acc as u64 as u128) + (acc >> 64);
-    (folded as u64 & 0xffff_ffff) + (folded >> 32) as u64
+    // Each lane holds at most one 32-bit word per 32 bytes of data: no overflow below
+    // petabytes. `sum` may be any value; it is folded down first.
+    let sum = (sum & 0xffff_ffff) + (sum >> 32);
+    acc.iter().fold(sum + last, |total, lane| total + lane)
 }
 
 fn fold(mut sum: u64) -> u16 {
@@ -111,6 +120,39 @@ mod tests {
             Outcome::Packet(d) => d,
             Outcome::Fragment(_) => panic!(),
         }
+    }
+
+    /// RFC 1071's plain 16-bit big-endian sum, folded, as the reference for [`add`].
+    fn reference_sum(data: &[u8]) -> u16 {
+        let mut sum = 0u64;
+        for pair in data.chunks(2) {
+            sum += u64::from(pair[0]) << 8 | u64::from(pair.get(1).copied().unwrap_or(0));
+        }
+        fold(sum)
+    }
+
+    #[test]
+    fn the_sum_agrees_with_rfc_1071_at_every_length_and_offset() {
+        let bytes: Vec<u8> = (0..600u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let ones = vec![0xffu8; 300];
+        for data in [&bytes[..], &ones[..]] {
+            for start in 0..8 {
+                for end in start..data.len() {
+                    let slice = &data[start..end];
+                    // Little-endian words give the byte-swapped sum (RFC 1071 1.2.B).
+                    let ours = fold(add(0, slice)).swap_bytes();
+                    let want = reference_sum(slice);
+                    // 0 and 0xffff are the same number in one's complement.
+                    let same =
+                        ours == want || (matches!(ours, 0 | 0xffff) && matches!(want, 0 | 0xffff));
+                    assert!(same, "{start}..{end}: {ours:#x} against {want:#x}");
+                }
+            }
+        }
+        // A running sum carried in is kept.
+        assert_eq!(fold(add(0x1_0001_0001, &[])), fold(0x1_0001_0001));
     }
 
     #[test]
