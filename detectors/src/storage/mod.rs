@@ -478,19 +478,10 @@ impl Storage {
         self.maybe_send()
     }
 
-    /// Writes what is pending and the hosts (with the VirusTotal scores of them and
-    /// their domains) and windows, builds the indexes, labels the flows behind alerts,
-    /// and closes the database.
-    pub fn finish(
-        self,
-        hosts: &Hosts,
-        virustotal: &dyn ReputationSource,
-    ) -> Result<StoreStats, Error> {
-        self.send_rest(hosts, virustotal).wait()
-    }
-
-    /// The first half of [`Storage::finish`]: hands the writer everything left (the
-    /// caller may then drop the hosts while the writer finishes the database).
+    /// Hands the writer what is pending and the hosts (with the VirusTotal scores of them
+    /// and their domains) and windows; it then builds the indexes, labels the flows behind
+    /// alerts and closes the database, which [`Finishing::wait`] waits for. The caller may
+    /// drop the hosts meanwhile.
     pub fn send_rest(mut self, hosts: &Hosts, virustotal: &dyn ReputationSource) -> Finishing {
         let sent = if self.batch.rows() > 0 {
             self.send()
@@ -797,12 +788,10 @@ fn write_rows(
     let mut inserts = BatchInserts::prepare(conn).map_err(sql)?;
     let mut stats = StoreStats::default();
     let mut malicious: Vec<Uid> = Vec::new();
-    let mut text = String::with_capacity(64);
-    let mut text2 = String::with_capacity(64);
-    let mut text3 = String::with_capacity(64);
-    let mut uid_buf = String::with_capacity(24);
+    let mut attacker_text = String::with_capacity(64);
+    let mut victim_text = String::with_capacity(64);
     let mut uid_ascii = [0u8; UID_TEXT_MAX];
-    let (mut ip_ascii1, mut ip_ascii2, mut ip_ascii3) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut profile_ascii, mut orig_ascii, mut resp_ascii) = (Vec::new(), Vec::new(), Vec::new());
     let mut flows_indexed = false;
     let mut summaries = FlowSummaries::default();
     // The indexes are built once, over every row: cheaper than keeping them up to date
@@ -831,9 +820,9 @@ fn write_rows(
                     let c = &f.conn;
                     summaries.add(f);
                     let uid = f.uid.ascii(&mut uid_ascii);
-                    let profile = ip_ascii(&mut ip_ascii1, f.profile);
-                    let orig_h = ip_ascii(&mut ip_ascii2, c.id.orig_h);
-                    let resp_h = ip_ascii(&mut ip_ascii3, c.id.resp_h);
+                    let profile = ip_ascii(&mut profile_ascii, f.profile);
+                    let orig_h = ip_ascii(&mut orig_ascii, c.id.orig_h);
+                    let resp_h = ip_ascii(&mut resp_ascii, c.id.resp_h);
                     let count = |v: u64| Value::Int(v as i64);
                     inserts
                         .flow
@@ -872,8 +861,9 @@ fn write_rows(
                             r.uid
                                 .map_or(Value::Null, |u| Value::Utf8(u.ascii(&mut uid_ascii))),
                             Value::Real(secs(r.ts)),
-                            r.profile
-                                .map_or(Value::Null, |p| Value::Utf8(ip_ascii(&mut ip_ascii1, p))),
+                            r.profile.map_or(Value::Null, |p| {
+                                Value::Utf8(ip_ascii(&mut profile_ascii, p))
+                            }),
                             r.twid.into(),
                             batch.text(r.json),
                         ])
@@ -882,29 +872,28 @@ fn write_rows(
                 for row in &batch.evidence {
                     let e = &row.evidence;
                     let id = e.id.to_string();
-                    text2.clear();
-                    e.attacker.value.push_text(&mut text2);
-                    text3.clear();
+                    attacker_text.clear();
+                    e.attacker.value.push_text(&mut attacker_text);
+                    victim_text.clear();
                     if let Some(v) = &e.victim {
-                        v.value.push_text(&mut text3);
+                        v.value.push_text(&mut victim_text);
                     }
-                    text.clear();
-                    push_ip_str(&mut text, e.profile);
+                    let profile = ip_ascii(&mut profile_ascii, e.profile);
                     inserts
                         .evidence
                         .execute(&[
                             Value::Text(&id),
-                            Value::Text(&text),
+                            Value::Utf8(profile),
                             Value::Int(e.timewindow),
                             Value::Real(secs(e.timestamp)),
                             Value::Text(e.evidence_type.as_str()),
                             Value::Text(e.threat_level.as_str()),
                             Value::Real(e.confidence),
                             Value::Text(&e.description),
-                            Value::Text(&text2),
+                            Value::Text(&attacker_text),
                             Value::Text(e.attacker.value.kind().as_str()),
                             Value::Text(e.attacker.direction.as_str()),
-                            e.victim.as_ref().map(|_| text3.as_str()).into(),
+                            e.victim.as_ref().map(|_| victim_text.as_str()).into(),
                             e.victim.as_ref().map(|v| v.value.kind().as_str()).into(),
                             e.victim.as_ref().map(|v| v.direction.as_str()).into(),
                             e.proto.map(|p| p.as_str()).into(),
@@ -915,23 +904,20 @@ fn write_rows(
                         ])
                         .map_err(sql)?;
                     for u in &e.uids {
-                        uid_buf.clear();
-                        u.write_to(&mut uid_buf);
                         inserts
                             .evidence_flow
-                            .execute(&[Value::Text(&id), Value::Text(&uid_buf)])
+                            .execute(&[Value::Text(&id), Value::Utf8(u.ascii(&mut uid_ascii))])
                             .map_err(sql)?;
                     }
                 }
                 for a in &batch.alerts {
                     let id = a.id.to_string();
-                    text.clear();
-                    push_ip_str(&mut text, a.profile);
+                    let profile = ip_ascii(&mut profile_ascii, a.profile);
                     inserts
                         .alert
                         .execute(&[
                             Value::Text(&id),
-                            Value::Text(&text),
+                            Value::Utf8(profile),
                             Value::Int(a.timewindow.number),
                             Value::Real(secs(a.last_evidence_ts)),
                             Value::Real(secs(a.timewindow.start)),
@@ -1090,7 +1076,10 @@ mod tests {
             let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
             hosts.profile_mut(ip, Timestamp(1_000_000));
         }
-        let stats = storage.finish(&hosts, &LocalVirusTotal::default()).unwrap();
+        let stats = storage
+            .send_rest(&hosts, &LocalVirusTotal::default())
+            .wait()
+            .unwrap();
         assert_eq!(stats.hosts, count as u64);
         let conn = Connection::open(&path).unwrap();
         let (rows, distinct): (i64, i64) = conn

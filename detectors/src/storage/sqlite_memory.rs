@@ -5,8 +5,8 @@
 //! on the benchmark capture glibc's malloc and free were a tenth of the writer's
 //! instructions; the binary's allocator (mimalloc) serves the same requests for a fraction
 //! of that (writer 831.7 -> 790.5 M instructions per 100,000 packets). SQLite's memory
-//! statistics are off as well: the workspace builds SQLite without them
-//! (`.cargo/config.toml`), and a build without that flag gets them turned off here.
+//! statistics, which would add a global mutex to each of these calls, are compiled out
+//! (`LIBSQLITE3_FLAGS` in `.cargo/config.toml`).
 
 use std::alloc::Layout;
 use std::ffi::{c_int, c_void};
@@ -22,6 +22,15 @@ fn layout(total: usize) -> Option<Layout> {
     Layout::from_size_align(total, ALIGN).ok()
 }
 
+/// The layout of a block holding `n` bytes for SQLite; `None` for a size of zero or less
+/// (SQLite never asks for those) or one too large.
+fn layout_for(n: c_int) -> Option<Layout> {
+    usize::try_from(n)
+        .ok()
+        .filter(|&n| n > 0)
+        .and_then(|n| layout(n.checked_add(HEADER)?))
+}
+
 /// The block whose payload is `p` and its total size.
 ///
 /// # Safety
@@ -34,25 +43,29 @@ unsafe fn block(p: *mut c_void) -> (*mut u8, usize) {
     }
 }
 
-unsafe extern "C" fn x_malloc(n: c_int) -> *mut c_void {
-    let Some(layout) = usize::try_from(n)
-        .ok()
-        .filter(|&n| n > 0)
-        .and_then(|n| layout(n + HEADER))
-    else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: the layout has a non-zero size.
-    let base = unsafe { std::alloc::alloc(layout) };
+/// Writes the size word of a fresh block of `total` bytes at `base` (null when the
+/// allocation failed) and gives SQLite its payload.
+///
+/// # Safety
+/// `base` is null or a block of `total` bytes, 16-aligned, from the global allocator.
+unsafe fn payload(base: *mut u8, total: usize) -> *mut c_void {
     if base.is_null() {
         return base.cast();
     }
-    // SAFETY: the block is at least HEADER bytes and 16-aligned: room for the size word,
-    // and the payload starts HEADER bytes in, inside the block.
+    // SAFETY: (caller) the block is at least HEADER bytes and 16-aligned: room for the size
+    // word, and the payload starts HEADER bytes in, inside the block.
     unsafe {
-        base.cast::<usize>().write(layout.size());
+        base.cast::<usize>().write(total);
         base.add(HEADER).cast()
     }
+}
+
+unsafe extern "C" fn x_malloc(n: c_int) -> *mut c_void {
+    let Some(layout) = layout_for(n) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: the layout has a non-zero size; the result is null or a block of that layout.
+    unsafe { payload(std::alloc::alloc(layout), layout.size()) }
 }
 
 unsafe extern "C" fn x_free(p: *mut c_void) {
@@ -72,29 +85,22 @@ unsafe extern "C" fn x_realloc(p: *mut c_void, n: c_int) -> *mut c_void {
         // SAFETY: a plain allocation.
         return unsafe { x_malloc(n) };
     }
-    let Some(total) = usize::try_from(n)
-        .ok()
-        .filter(|&n| n > 0)
-        .map(|n| n + HEADER)
-    else {
-        // SQLite never shrinks to nothing through realloc; failing leaves `p` intact.
+    // SQLite never shrinks to nothing through realloc; failing leaves `p` intact.
+    let Some(new) = layout_for(n) else {
         return std::ptr::null_mut();
     };
     // SAFETY: `p` is a live block of this allocator (SQLite's contract for xRealloc).
     let (base, old) = unsafe { block(p) };
-    let (Some(old_layout), Some(_)) = (layout(old), layout(total)) else {
+    let Some(old_layout) = layout(old) else {
         return std::ptr::null_mut();
     };
-    // SAFETY: `base` was allocated with `old_layout`; the new size is non-zero and, checked
-    // just above, a valid layout size at this alignment.
-    let base = unsafe { std::alloc::realloc(base, old_layout, total) };
-    if base.is_null() {
-        return base.cast();
-    }
-    // SAFETY: as in x_malloc, for the resized block.
+    // SAFETY: `base` was allocated with `old_layout`; the new size is non-zero and a valid
+    // layout size at this alignment (`layout_for`); the result is null or the resized block.
     unsafe {
-        base.cast::<usize>().write(total);
-        base.add(HEADER).cast()
+        payload(
+            std::alloc::realloc(base, old_layout, new.size()),
+            new.size(),
+        )
     }
 }
 
@@ -117,8 +123,7 @@ unsafe extern "C" fn x_init(_: *mut c_void) -> c_int {
 
 unsafe extern "C" fn x_shutdown(_: *mut c_void) {}
 
-/// Gives SQLite the global allocator and turns its memory statistics off. Returns whether
-/// SQLite took both; it refuses once it has been initialized (any connection opened), and
+/// Gives SQLite the global allocator. Returns whether SQLite took it; it refuses once it has been initialized (any connection opened), and
 /// then keeps its defaults, which work the same, only slower.
 ///
 /// Call first thing in `main`, before any thread starts: SQLite's configuration is global
@@ -134,16 +139,15 @@ pub fn use_global_allocator() -> bool {
         xShutdown: Some(x_shutdown),
         pAppData: std::ptr::null_mut(),
     };
-    // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. SQLITE_CONFIG_MALLOC takes a pointer
-    // to a sqlite3_mem_methods, which SQLite copies before it returns; every function in it keeps SQLite's
+    // SAFETY: SQLITE_CONFIG_MALLOC takes a pointer to a sqlite3_mem_methods, which SQLite
+    // copies before it returns; every function in it keeps SQLite's
     // contract (8-byte aligned blocks, sizes from xSize, null on failure). The caller runs
     // before any other thread could be initializing SQLite.
     unsafe {
-        ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int) == ffi::SQLITE_OK
-            && ffi::sqlite3_config(
-                ffi::SQLITE_CONFIG_MALLOC,
-                &methods as *const ffi::sqlite3_mem_methods,
-            ) == ffi::SQLITE_OK
+        ffi::sqlite3_config(
+            ffi::SQLITE_CONFIG_MALLOC,
+            &methods as *const ffi::sqlite3_mem_methods,
+        ) == ffi::SQLITE_OK
     }
 }
 
